@@ -1,0 +1,152 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import MONEY, RATIO, Person
+
+
+class PlanKind(models.TextChoices):
+    CSM_REVENUE_RETENTION = "csm_revenue_retention", "CSM revenue retention"
+    LOGO_RETENTION = "logo_retention", "Logo retention"
+    AE_COMMISSION = "ae_commission", "AE commission"
+
+
+class PlanVersion(models.Model):
+    """The terms of a plan. A change is a new version; figures name the version they used."""
+
+    plan = models.CharField(max_length=32, choices=PlanKind.choices)
+    version = models.PositiveIntegerField()
+    effective_from = models.DateField(help_text="Applies to quarters starting on or after this")
+    description = models.TextField(blank=True, default="")
+    target = models.DecimalField(**RATIO, null=True, blank=True)
+    floor = models.DecimalField(**RATIO, null=True, blank=True)
+    fraction_cap = models.DecimalField(
+        **RATIO, null=True, blank=True, help_text="Highest bonus fraction; empty = uncapped"
+    )
+    rates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Rate per bucket, e.g. {"new_annual": "0.25"}; a missing bucket uses '
+        "quarterly target pay / quota",
+    )
+    guarantee = models.BooleanField(default=False)
+    guarantee_months = models.PositiveSmallIntegerField(default=3)
+    grace_months = models.PositiveSmallIntegerField(default=3)
+    retained_threshold = models.DecimalField(**MONEY, default=500)
+    medium_deal_size = models.DecimalField(**MONEY, default=20000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "version"], name="plan_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_plan_display()} v{self.version}"
+
+
+class PersonPlan(models.Model):
+    """The plan, target and quota named for one person in one quarter (the `plans` file)."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="plans")
+    quarter = models.CharField(max_length=6, help_text="e.g. 2025Q2")
+    plan = models.CharField(max_length=32, choices=PlanKind.choices)
+    target = models.DecimalField(**RATIO, null=True, blank=True)
+    quota = models.DecimalField(**MONEY, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["quarter", "person"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "quarter"], name="person_plan_per_quarter"),
+            models.CheckConstraint(
+                condition=Q(quarter__regex=r"^[0-9]{4}Q[1-4]$"), name="person_plan_quarter_format"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} {self.quarter} {self.plan}"
+
+
+class QuotaAmendment(models.Model):
+    """A manager's change of an AE's quota for a quarter, with the reason (SPEC 4.3)."""
+
+    person_plan = models.ForeignKey(PersonPlan, on_delete=models.PROTECT, related_name="amendments")
+    previous_quota = models.DecimalField(**MONEY, null=True, blank=True)
+    new_quota = models.DecimalField(**MONEY)
+    reason = models.TextField()
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    amended_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-amended_at"]
+
+
+class RecomputeRun(models.Model):
+    """One recompute of a quarter for everyone (nightly, from the site or the command)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    quarter = models.CharField(max_length=6)
+    as_of = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    total = models.IntegerField(default=0)
+    done = models.IntegerField(default=0)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # Only one running recompute per quarter and as-of date: a second start joins it.
+            models.UniqueConstraint(
+                fields=["quarter", "as_of"],
+                condition=Q(status="running"),
+                name="one_running_recompute_per_quarter",
+            ),
+        ]
+
+
+class AttainmentSnapshot(models.Model):
+    """What a recompute found for one person and quarter, with every input it used."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="snapshots")
+    quarter = models.CharField(max_length=6)
+    as_of = models.DateField()
+    final = models.BooleanField()
+    plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
+    inputs_digest = models.CharField(max_length=64)
+    metric = models.DecimalField(**RATIO, null=True, blank=True)
+    bonus_fraction = models.DecimalField(**RATIO)
+    amount = models.DecimalField(**MONEY)
+    payable = models.DecimalField(**MONEY)
+    accounts_counted = models.IntegerField()
+    accounts_excluded = models.IntegerField()
+    inputs = models.JSONField()
+    explanation = models.JSONField()
+    run = models.ForeignKey(
+        RecomputeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshots"
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-computed_at"]
+        indexes = [models.Index(fields=["quarter", "person", "-computed_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "quarter", "as_of", "inputs_digest"],
+                name="snapshot_once_per_inputs",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} {self.quarter} as of {self.as_of}"
