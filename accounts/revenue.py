@@ -1,0 +1,120 @@
+"""Monthly revenue of accounts (SPEC 3): the one place that turns usage and invoices into
+revenue, in a single SQL aggregate by account and month.
+
+Revenue of an account in a month is its usage row for that month if it has one, else the
+sum of its non-void `usage` invoices whose period starts in that month. Contract, overage
+and refund invoices are never revenue. Invoices issued after the as-of date have not
+happened yet. With `paid_by`, an invoice counts only if it was paid on or before that day
+(final figures); without it, open invoices count too and are reported as unpaid.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+
+from payouts.quarters import add_months
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class MonthRevenue:
+    amount: Decimal  # the revenue that counts
+    unpaid: Decimal  # part of `amount` from invoices not yet paid (projections)
+    late: Decimal  # invoiced but not paid by `paid_by`, so not in `amount` (final figures)
+    source: str  # "usage" (a usage row), "invoices", or "none"
+    invoices: tuple[str, ...] = ()  # external ids of the usage invoices behind `amount`
+
+
+NO_REVENUE = MonthRevenue(ZERO, ZERO, ZERO, "none")
+
+_SQL = """
+WITH inv AS (
+    SELECT i.account_id,
+           date_trunc('month', i.period_start)::date AS month,
+           SUM(i.amount) FILTER (WHERE %(paid_by)s::date IS NULL
+                                 OR (i.status = 'paid' AND i.paid_on <= %(paid_by)s::date))
+               AS counted,
+           SUM(i.amount) FILTER (WHERE %(paid_by)s::date IS NULL
+                                 AND NOT (i.status = 'paid' AND i.paid_on <= %(as_of)s::date))
+               AS unpaid,
+           SUM(i.amount) FILTER (WHERE %(paid_by)s::date IS NOT NULL
+                                 AND NOT (i.status = 'paid' AND i.paid_on <= %(paid_by)s::date))
+               AS late,
+           array_agg(i.external_id ORDER BY i.external_id)
+               FILTER (WHERE %(paid_by)s::date IS NULL
+                       OR (i.status = 'paid' AND i.paid_on <= %(paid_by)s::date)) AS ids
+      FROM accounts_invoice i
+     WHERE i.account_id = ANY(%(ids)s)
+       AND i.kind = 'usage' AND i.status <> 'void'
+       AND i.issued_on <= %(as_of)s::date
+       AND i.period_start >= %(first)s::date AND i.period_start < %(after)s::date
+     GROUP BY 1, 2
+), use AS (
+    SELECT u.account_id, u.month, u.amount
+      FROM accounts_usage u
+     WHERE u.account_id = ANY(%(ids)s)
+       AND u.month >= %(first)s::date AND u.month < %(after)s::date
+)
+SELECT COALESCE(use.account_id, inv.account_id), COALESCE(use.month, inv.month),
+       use.amount, inv.counted, inv.unpaid, inv.late, inv.ids
+  FROM use FULL OUTER JOIN inv ON inv.account_id = use.account_id AND inv.month = use.month
+"""
+
+
+def monthly_revenue(
+    account_ids: Iterable[int],
+    first_month: datetime.date,
+    last_month: datetime.date,
+    *,
+    as_of: datetime.date,
+    paid_by: datetime.date | None = None,
+) -> dict[tuple[int, datetime.date], MonthRevenue]:
+    """Revenue by (account id, first day of month) for the months first..last inclusive.
+
+    Months with no usage row and no invoice are absent: read them with `.get(key, NO_REVENUE)`.
+    """
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    params = {
+        "ids": ids,
+        "first": first_month.replace(day=1),
+        "after": add_months(last_month.replace(day=1), 1),
+        "as_of": as_of,
+        "paid_by": paid_by,
+    }
+    result = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL, params)
+        for account_id, month, usage_amount, counted, unpaid, late, inv_ids in cursor.fetchall():
+            if usage_amount is not None:
+                result[(account_id, month)] = MonthRevenue(usage_amount, ZERO, ZERO, "usage")
+            else:
+                result[(account_id, month)] = MonthRevenue(
+                    counted or ZERO, unpaid or ZERO, late or ZERO, "invoices", tuple(inv_ids or ())
+                )
+    return result
+
+
+def last_complete_month(as_of: datetime.date) -> datetime.date:
+    """First day of the last month whose last day is before `as_of`."""
+    return add_months(as_of.replace(day=1), -1)
+
+
+def run_rate_arr(account_ids: Iterable[int], as_of: datetime.date) -> dict[int, Decimal]:
+    """Current ARR of each account: 4 x its revenue over the three complete months before
+    `as_of` (the same measure as a baseline). Accounts with no revenue get 0."""
+    ids = list(account_ids)
+    last = last_complete_month(as_of)
+    first = add_months(last, -2)
+    revenue = monthly_revenue(ids, first, last, as_of=as_of)
+    arr = dict.fromkeys(ids, ZERO)
+    for (account_id, _month), month_revenue in revenue.items():
+        arr[account_id] += month_revenue.amount
+    return {account_id: total * 4 for account_id, total in arr.items()}
