@@ -4,8 +4,7 @@ revenue, in a single SQL aggregate by account and month.
 Revenue of an account in a month is its usage row for that month if it has one, else the
 sum of its non-void `usage` invoices whose period starts in that month. Contract, overage
 and refund invoices are never revenue. Invoices issued after the as-of date have not
-happened yet. With `paid_by`, an invoice counts only if it was paid on or before that day
-(final figures); without it, open invoices count too and are reported as unpaid.
+happened yet.
 """
 
 from __future__ import annotations
@@ -24,31 +23,26 @@ ZERO = Decimal("0.00")
 
 @dataclass(frozen=True)
 class MonthRevenue:
-    amount: Decimal  # the revenue that counts
-    unpaid: Decimal  # part of `amount` from invoices not yet paid (projections)
-    late: Decimal  # invoiced but not paid by `paid_by`, so not in `amount` (final figures)
+    amount: Decimal  # every non-void usage invoice issued by as_of (or the usage row)
+    paid: Decimal  # of which paid on or before `paid_by` (as_of when not given)
     source: str  # "usage" (a usage row), "invoices", or "none"
     invoices: tuple[str, ...] = ()  # external ids of the usage invoices behind `amount`
 
+    @property
+    def unpaid(self) -> Decimal:
+        return self.amount - self.paid
 
-NO_REVENUE = MonthRevenue(ZERO, ZERO, ZERO, "none")
+
+NO_REVENUE = MonthRevenue(ZERO, ZERO, "none")
 
 _SQL = """
 WITH inv AS (
     SELECT i.account_id,
            date_trunc('month', i.period_start)::date AS month,
-           SUM(i.amount) FILTER (WHERE %(paid_by)s::date IS NULL
-                                 OR (i.status = 'paid' AND i.paid_on <= %(paid_by)s::date))
-               AS counted,
-           SUM(i.amount) FILTER (WHERE %(paid_by)s::date IS NULL
-                                 AND NOT (i.status = 'paid' AND i.paid_on <= %(as_of)s::date))
-               AS unpaid,
-           SUM(i.amount) FILTER (WHERE %(paid_by)s::date IS NOT NULL
-                                 AND NOT (i.status = 'paid' AND i.paid_on <= %(paid_by)s::date))
-               AS late,
-           array_agg(i.external_id ORDER BY i.external_id)
-               FILTER (WHERE %(paid_by)s::date IS NULL
-                       OR (i.status = 'paid' AND i.paid_on <= %(paid_by)s::date)) AS ids
+           SUM(i.amount) AS amount,
+           COALESCE(SUM(i.amount) FILTER (WHERE i.status = 'paid'
+                                          AND i.paid_on <= %(paid_by)s::date), 0) AS paid,
+           array_agg(i.external_id ORDER BY i.external_id) AS ids
       FROM accounts_invoice i
      WHERE i.account_id = ANY(%(ids)s)
        AND i.kind = 'usage' AND i.status <> 'void'
@@ -62,7 +56,7 @@ WITH inv AS (
        AND u.month >= %(first)s::date AND u.month < %(after)s::date
 )
 SELECT COALESCE(use.account_id, inv.account_id), COALESCE(use.month, inv.month),
-       use.amount, inv.counted, inv.unpaid, inv.late, inv.ids
+       use.amount, inv.amount, inv.paid, inv.ids
   FROM use FULL OUTER JOIN inv ON inv.account_id = use.account_id AND inv.month = use.month
 """
 
@@ -77,7 +71,10 @@ def monthly_revenue(
 ) -> dict[tuple[int, datetime.date], MonthRevenue]:
     """Revenue by (account id, first day of month) for the months first..last inclusive.
 
-    Months with no usage row and no invoice are absent: read them with `.get(key, NO_REVENUE)`.
+    `amount` counts every non-void usage invoice issued on or before as_of; `paid` the part
+    paid on or before `paid_by` (default as_of): final figures read `paid` with the cutoff,
+    baselines and projections read `amount`. Months with no usage row and no invoice are
+    absent: read them with `.get(key, NO_REVENUE)`.
     """
     ids = list(account_ids)
     if not ids:
@@ -87,17 +84,17 @@ def monthly_revenue(
         "first": first_month.replace(day=1),
         "after": add_months(last_month.replace(day=1), 1),
         "as_of": as_of,
-        "paid_by": paid_by,
+        "paid_by": paid_by or as_of,
     }
     result = {}
     with connection.cursor() as cursor:
         cursor.execute(_SQL, params)
-        for account_id, month, usage_amount, counted, unpaid, late, inv_ids in cursor.fetchall():
+        for account_id, month, usage_amount, amount, paid, inv_ids in cursor.fetchall():
             if usage_amount is not None:
-                result[(account_id, month)] = MonthRevenue(usage_amount, ZERO, ZERO, "usage")
+                result[(account_id, month)] = MonthRevenue(usage_amount, usage_amount, "usage")
             else:
                 result[(account_id, month)] = MonthRevenue(
-                    counted or ZERO, unpaid or ZERO, late or ZERO, "invoices", tuple(inv_ids or ())
+                    amount, paid, "invoices", tuple(inv_ids or ())
                 )
     return result
 

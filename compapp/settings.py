@@ -125,7 +125,8 @@ if _db.get("ENGINE") != "django.db.backends.postgresql":
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Tests default to their own Redis database so that a running demo worker never takes them.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/15" if TESTING else "redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis:// or unix://")
 
@@ -198,4 +199,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "nightly-recompute": {
+        "task": "payouts.tasks.nightly_recompute",
+        "schedule": crontab(hour=NIGHTLY_RECOMPUTE_HOUR, minute=0),
+    },
 }

@@ -27,19 +27,19 @@ def test_a_usage_row_wins_over_invoices_and_void_or_non_usage_invoices_never_cou
 
 
 @pytest.mark.django_db
-def test_final_figures_count_only_invoices_paid_by_the_cutoff():
+def test_paid_counts_only_invoices_paid_by_the_given_day():
     acc = make_account("R-2")
     invoice(acc, "I-1", D(2025, 6, 1), "100.00", paid_on=D(2025, 7, 14))
     invoice(acc, "I-2", D(2025, 6, 1), "40.00", paid_on=D(2025, 7, 15))
     invoice(acc, "I-3", D(2025, 6, 1), "5.00", status="open")
     key = (acc.id, D(2025, 6, 1))
-    final = monthly_revenue([acc.id], D(2025, 6, 1), D(2025, 6, 1), as_of=D(2025, 7, 14),
-                            paid_by=D(2025, 7, 14))
-    assert final[key].amount == Decimal("100.00")
-    assert final[key].late == Decimal("45.00")
-    projected = monthly_revenue([acc.id], D(2025, 6, 1), D(2025, 6, 1), as_of=D(2025, 7, 14))
-    assert projected[key].amount == Decimal("145.00")
-    assert projected[key].unpaid == Decimal("45.00")
+    rev = monthly_revenue([acc.id], D(2025, 6, 1), D(2025, 6, 1), as_of=D(2025, 7, 20),
+                          paid_by=D(2025, 7, 14))
+    assert rev[key].paid == Decimal("100.00")
+    assert rev[key].amount == Decimal("145.00")
+    assert rev[key].unpaid == Decimal("45.00")
+    by_as_of = monthly_revenue([acc.id], D(2025, 6, 1), D(2025, 6, 1), as_of=D(2025, 7, 20))
+    assert by_as_of[key].paid == Decimal("140.00")
 
 
 @pytest.mark.django_db

@@ -1,0 +1,227 @@
+"""Reads for the plan engine: gather the rules' inputs from the database in a fixed, small
+number of set-based queries for any number of people (SPEC 3 and 4)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from accounts.models import Account, Assignment, Deal, Invoice, Person, Role
+from accounts.revenue import monthly_revenue
+from payouts import rules
+from payouts.models import AttainmentSnapshot, PersonPlan, PlanKind, PlanVersion
+from payouts.quarters import Quarter, add_months
+
+DEFAULT_PLAN_BY_ROLE = (
+    (Role.AE, PlanKind.AE_COMMISSION),
+    (Role.CSM, PlanKind.CSM_REVENUE_RETENTION),
+    (Role.ONBOARDING, PlanKind.LOGO_RETENTION),
+)
+ASSIGNMENT_ROLE_BY_PLAN = {
+    PlanKind.AE_COMMISSION: "ae",
+    PlanKind.CSM_REVENUE_RETENTION: "csm",
+}
+
+
+def people_employed_in(quarter: Quarter):
+    return Person.objects.filter(start_date__lte=quarter.end).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=quarter.start)
+    )
+
+
+def plan_version_for(plan: str, quarter: Quarter, versions=None) -> PlanVersion:
+    """The latest version of the plan in effect on the quarter's first day."""
+    candidates = [v for v in (versions or PlanVersion.objects.filter(plan=plan)) if v.plan == plan]
+    if not candidates:
+        raise PlanVersion.DoesNotExist(f"no version of plan {plan}")
+    in_effect = [v for v in candidates if v.effective_from <= quarter.start]
+    return max(in_effect or [min(candidates, key=lambda v: v.version)], key=lambda v: v.version)
+
+
+def terms_of(version: PlanVersion) -> rules.PlanTerms:
+    return rules.PlanTerms(
+        plan=version.plan,
+        version=version.version,
+        target=version.target,
+        floor=version.floor,
+        fraction_cap=version.fraction_cap,
+        rates={k: Decimal(str(v)) for k, v in (version.rates or {}).items()},
+        guarantee=version.guarantee,
+        guarantee_months=version.guarantee_months,
+        grace_months=version.grace_months,
+        retained_threshold=version.retained_threshold,
+        medium_deal_size=version.medium_deal_size,
+    )
+
+
+def plans_for(quarter: Quarter, people=None):
+    """[(person, plan kind, PersonPlan or None, PlanVersion)] for everyone with a plan."""
+    employed = people_employed_in(quarter)
+    if people is not None:
+        employed = employed.filter(id__in=[p.id for p in people])
+    employed = list(employed.order_by("email"))
+    named = {
+        pp.person_id: pp
+        for pp in PersonPlan.objects.filter(quarter=str(quarter), person__in=employed)
+    }
+    versions = list(PlanVersion.objects.all())
+    result = []
+    for person in employed:
+        person_plan = named.get(person.id)
+        if person_plan is not None:
+            plan = person_plan.plan
+        else:
+            plan = next((p for role, p in DEFAULT_PLAN_BY_ROLE if role in person.roles), None)
+        if plan is None:
+            continue
+        result.append((person, plan, person_plan, plan_version_for(plan, quarter, versions)))
+    return result
+
+
+def assignment_role_for(plan: str, person: Person) -> tuple[str, bool]:
+    """(the assignment role whose accounts feed the plan, whether it is an onboarding cohort)."""
+    if plan in ASSIGNMENT_ROLE_BY_PLAN:
+        return ASSIGNMENT_ROLE_BY_PLAN[plan], False
+    if Role.CSM in person.roles or Role.ONBOARDING not in person.roles:
+        return "csm", False
+    return "onboarding", True
+
+
+def gather_inputs(quarter: Quarter, as_of: datetime.date, people=None) -> list[tuple]:
+    """[(person, PlanVersion, PersonPlan or None, rules.PlanInputs)] for everyone with a plan
+    in the quarter (or the given people), in seven queries whatever their number."""
+    final = quarter.is_final(as_of)
+    paid_by = quarter.cutoff if final else as_of
+    planned = plans_for(quarter, people)
+    if not planned:
+        return []
+    last_day = min(quarter.end, as_of)
+    roles = {p.id: assignment_role_for(plan, p) for p, plan, _pp, _v in planned}
+
+    # Assignments held at some time in the quarter up to as_of, as known on as_of.
+    stints = defaultdict(lambda: defaultdict(list))  # person id -> account id -> [Stint]
+    account_ids = set()
+    condition = Q()
+    for person_id, (role, _cohort) in roles.items():
+        condition |= Q(owner_id=person_id, role=role)
+    rows = (
+        Assignment.objects.filter(condition)
+        .filter(start_date__lte=last_day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=quarter.start))
+        .values_list("owner_id", "account_id", "start_date", "end_date", "inherited")
+        .order_by("start_date")
+    )
+    for owner_id, account_id, start, end, inherited in rows:
+        known_end = end if end is not None and end <= as_of else None
+        stints[owner_id][account_id].append(rules.Stint(start, known_end, inherited))
+        account_ids.add(account_id)
+
+    ae_people = [p for p, plan, _pp, _v in planned if plan == PlanKind.AE_COMMISSION]
+    deals_by_owner = defaultdict(list)
+    converted = set()
+    if ae_people:
+        deal_rows = (
+            Deal.objects.filter(
+                owner__in=ae_people, stage="won",
+                closed_on__gte=quarter.start, closed_on__lte=last_day,
+            )
+            .values_list("owner_id", "external_id", "account__external_id", "kind", "arr",
+                         "closed_on", "account_id")
+            .order_by("closed_on", "external_id")
+        )
+        deal_rows = list(deal_rows)
+        contract = {
+            row["deal_external_id"]: row
+            for row in Invoice.objects.filter(
+                kind="contract", deal_external_id__in=[r[1] for r in deal_rows]
+            ).exclude(status="void")
+            .values("deal_external_id")
+            .annotate(
+                invoiced=Sum("amount"),
+                paid=Sum("amount", filter=Q(status="paid", paid_on__lte=paid_by)),
+            )
+        }
+        for owner_id, ext, acc_ext, kind, arr, closed_on, _account_id in deal_rows:
+            sums = contract.get(ext, {})
+            deals_by_owner[owner_id].append(rules.DealInput(
+                external_id=ext, account_external_id=acc_ext, kind=kind, arr=arr,
+                closed_on=closed_on,
+                contract_invoiced=sums.get("invoiced") or rules.ZERO,
+                contract_paid=sums.get("paid") or rules.ZERO,
+            ))
+        converted = set(
+            Deal.objects.filter(
+                kind="monthly_to_annual", stage="won", account_id__in=account_ids,
+                closed_on__gte=quarter.start, closed_on__lte=last_day,
+            ).values_list("account_id", flat=True)
+        )
+
+    accounts = {
+        a["id"]: a
+        for a in Account.objects.filter(id__in=account_ids).values(
+            "id", "external_id", "name", "billing", "annual_contract_value", "contract_end"
+        )
+    }
+    paid_counts = dict(
+        Invoice.objects.filter(account_id__in=account_ids, status="paid", paid_on__lte=as_of)
+        .values("account_id").annotate(n=Count("id")).values_list("account_id", "n")
+    )
+    revenue = monthly_revenue(
+        account_ids, add_months(quarter.start, -3), quarter.months[-1],
+        as_of=as_of, paid_by=paid_by,
+    )
+    figures = defaultdict(dict)
+    for (account_id, month), rev in revenue.items():
+        if final:
+            figures[account_id][month] = rules.MonthFigure(
+                amount=rev.paid, history=rev.amount, late=rev.amount - rev.paid)
+        else:
+            figures[account_id][month] = rules.MonthFigure(
+                amount=rev.amount, history=rev.amount, unpaid=rev.unpaid)
+
+    result = []
+    for person, plan, person_plan, version in planned:
+        _role, cohort = roles[person.id]
+        account_inputs = []
+        for account_id, person_stints in stints[person.id].items():
+            a = accounts[account_id]
+            account_inputs.append(rules.AccountInput(
+                account_id=account_id, external_id=a["external_id"], name=a["name"],
+                billing=a["billing"], stints=tuple(person_stints),
+                revenue=figures.get(account_id, {}),
+                paid_invoices_ever=paid_counts.get(account_id, 0),
+                annual_contract_value=a["annual_contract_value"],
+                contract_end=a["contract_end"] if a["contract_end"] and a["contract_end"] <= as_of
+                else None,
+                converted_in_quarter=account_id in converted,
+            ))
+        account_inputs.sort(key=lambda a: a.external_id)
+        inputs = rules.PlanInputs(
+            quarter=quarter, as_of=as_of, terms=terms_of(version),
+            person=rules.PersonInput(
+                email=person.email, start_date=person.start_date, end_date=person.end_date,
+                ote=person.ote, variable_share=person.effective_variable_share,
+            ),
+            accounts=tuple(account_inputs),
+            deals=tuple(deals_by_owner.get(person.id, ())),
+            quota=person_plan.quota if person_plan else None,
+            target=person_plan.target if person_plan else None,
+            onboarding=cohort,
+        )
+        result.append((person, version, person_plan, inputs))
+    return result
+
+
+def latest_snapshots(quarter: Quarter, people=None):
+    """The most recently computed snapshot of each person for the quarter."""
+    qs = AttainmentSnapshot.objects.filter(quarter=str(quarter))
+    if people is not None:
+        qs = qs.filter(person__in=people)
+    return (
+        qs.order_by("person_id", "-computed_at", "-id")
+        .distinct("person_id")
+        .select_related("person", "plan_version")
+    )
