@@ -1,8 +1,13 @@
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
+from django.contrib.postgres.fields import (
+    ArrayField,
+    BigIntegerRangeField,
+    DateRangeField,
+    RangeOperators,
+)
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import Case, F, Func, Q, Value, When
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 RATIO = {"max_digits": 12, "decimal_places": 6}
@@ -136,6 +141,23 @@ class DateRange(Func):
     output_field = DateRangeField()
 
 
+class AccountRoleKey(Func):
+    """A one-point range standing for (account, role), so that the exclusion constraint needs
+    only GiST's built-in range operators (no btree_gist extension, which embedded PostgreSQL
+    builds lack): two assignments clash when their keys and their date ranges overlap."""
+
+    function = "INT8RANGE"
+    output_field = BigIntegerRangeField()
+
+    def __init__(self):
+        key = F("account_id") * 4 + Case(
+            When(role="ae", then=Value(1)),
+            When(role="csm", then=Value(2)),
+            default=Value(3),
+        )
+        super().__init__(key, key, Value("[]"))
+
+
 class AssignmentRole(models.TextChoices):
     AE = "ae", "AE"
     CSM = "csm", "CSM"
@@ -169,8 +191,7 @@ class Assignment(models.Model):
             ExclusionConstraint(
                 name="assignment_one_owner_per_role_per_day",
                 expressions=[
-                    ("account", RangeOperators.EQUAL),
-                    ("role", RangeOperators.EQUAL),
+                    (AccountRoleKey(), RangeOperators.OVERLAPS),
                     (
                         DateRange("start_date", "end_date", models.Value("[]")),
                         RangeOperators.OVERLAPS,

@@ -5,7 +5,6 @@ import django.contrib.postgres.constraints
 import django.contrib.postgres.fields
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations, models
 
 
@@ -18,7 +17,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        BtreeGistExtension(),
         migrations.CreateModel(
             name='Account',
             fields=[
@@ -208,7 +206,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='assignment',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(expressions=[('account', '='), ('role', '='), (accounts.models.DateRange('start_date', 'end_date', models.Value('[]')), '&&')], name='assignment_one_owner_per_role_per_day', violation_error_message='This account already has an owner in that role on some of those days.'),
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(expressions=[(accounts.models.AccountRoleKey(), '&&'), (accounts.models.DateRange('start_date', 'end_date', models.Value('[]')), '&&')], name='assignment_one_owner_per_role_per_day', violation_error_message='This account already has an owner in that role on some of those days.'),
         ),
         migrations.AddIndex(
             model_name='rowchange',

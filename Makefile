@@ -1,0 +1,23 @@
+# The two commands of the README: `make run` and `make test`. Both install everything first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install run test lint benchmark
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	$(PY) -m compapp.launch run
+
+test: install
+	$(PY) -m compapp.launch test
+
+lint: install
+	$(VENV)/bin/ruff check .
