@@ -103,6 +103,8 @@ class AccountInput:
     annual_contract_value: Decimal | None = None
     contract_end: datetime.date | None = None
     converted_in_quarter: bool = False  # a won monthly_to_annual deal closed in the quarter
+    # "What if it churned now": no revenue after as_of (used to rank accounts at risk).
+    churn_now: bool = False
 
     def month(self, month: datetime.date) -> MonthFigure:
         return self.revenue.get(month, NOTHING)
@@ -268,6 +270,11 @@ def end_arr(account: AccountInput, quarter: Quarter, as_of: datetime.date) -> En
         late = sum((f.late for f in figures), ZERO)
         return EndArr(4 * total, ZERO, late, "4 x the quarter's revenue paid by the cutoff")
     complete = [m for m in months if month_is_complete(m, as_of)]
+    if account.churn_now:
+        figures = [account.month(m) for m in complete]
+        total = sum((f.amount for f in figures), ZERO)
+        unpaid = sum((f.unpaid for f in figures), ZERO)
+        return EndArr(4 * total, 4 * unpaid, ZERO, "if it churned now: no revenue after as_of")
     if complete:
         figures = [account.month(m) for m in complete]
         total = sum((f.amount for f in figures), ZERO) * 3 / len(complete)
@@ -486,7 +493,7 @@ def _logo_retention(quarter, as_of, terms, person, accounts, onboarding, target_
             stint = max(ended, key=lambda s: s.end)
             month = last_whole_month_of(stint.end)
             revenue = account.month(month).amount
-            retained = revenue > threshold
+            retained = revenue > threshold and not (account.churn_now and not final)
             rows.append((account, True, retained, month, "cohort",
                          f"onboarding ended {stint.end}; {month:%Y-%m} revenue "
                          f"{_money(revenue)} {'>' if retained else '<='} {_money(threshold)}"))
@@ -502,7 +509,7 @@ def _logo_retention(quarter, as_of, terms, person, accounts, onboarding, target_
                          "left the book during the quarter: not counted"))
             continue
         revenue = account.month(month_default).amount
-        retained = revenue > threshold
+        retained = revenue > threshold and not (account.churn_now and not final)
         test = (f"{month_default:%Y-%m} revenue {_money(revenue)} "
                 f"{'>' if retained else '<='} {_money(threshold)}")
         if not retained and in_grace(at_end, quarter, terms.grace_months):
