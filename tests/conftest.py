@@ -68,6 +68,22 @@ def invoice(account, external_id, period_start, amount, *, kind="usage", status=
     )
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Groups and default plan versions come from data migrations; a transactional test's
+    flush removes them, so put them back for every test that touches the database."""
+    if not {"db", "transactional_db", "django_db_reset_sequences"} & set(request.fixturenames) \
+            and not request.node.get_closest_marker("django_db"):
+        return
+    request.getfixturevalue("db") if "transactional_db" not in request.fixturenames else None
+    from payouts.defaults import default_plans_ensure
+    from payouts.models import PlanVersion
+
+    for name in ("rep", "manager", "finance", "revops"):
+        Group.objects.get_or_create(name=name)
+    default_plans_ensure(PlanVersion)
+
+
 @pytest.fixture
 def people(db):
     """Two teams. Manager Maria runs alice and bob (CSMs); manager Omar runs charlie (AE)."""
