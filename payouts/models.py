@@ -150,3 +150,104 @@ class AttainmentSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.person} {self.quarter} as of {self.as_of}"
+
+
+class PayoutStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    PAID = "paid", "Paid"
+
+
+LOCKED_STATUSES = (PayoutStatus.APPROVED, PayoutStatus.PAID)
+
+
+class Payout(models.Model):
+    """One person's pay for one quarter: lines by bucket plus adjustments (SPEC 4.4).
+
+    Once approved, the row and its lines cannot change: a database trigger refuses it,
+    whatever the path (page, admin, bulk update); only approved -> paid is let through.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="payouts")
+    quarter = models.CharField(max_length=6)
+    plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
+    snapshot = models.ForeignKey(
+        AttainmentSnapshot, on_delete=models.PROTECT, related_name="payouts"
+    )
+    status = models.CharField(
+        max_length=16, choices=PayoutStatus.choices, default=PayoutStatus.PENDING_APPROVAL
+    )
+    payout_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejection_comment = models.TextField(blank=True, default="")
+    paid_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["quarter", "person"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "quarter"], name="one_payout_per_quarter"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "paid"]) | Q(approved_by__isnull=False),
+                name="payout_approved_has_approver",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_on__isnull=False),
+                name="payout_paid_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} {self.quarter} ({self.status})"
+
+    @property
+    def total(self):
+        lines = sum((line.amount for line in self.lines.all()), 0)
+        return lines + sum((a.amount for a in self.adjustments.all()), 0)
+
+
+class PayoutLine(models.Model):
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
+    bucket = models.CharField(max_length=32)
+    amount = models.DecimalField(**MONEY)
+    source = models.TextField(blank=True, default="", help_text="Where the money comes from")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.bucket} {self.amount}"
+
+
+class PayoutAdjustment(models.Model):
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="adjustments")
+    amount = models.DecimalField(**MONEY)
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class PayoutEvent(models.Model):
+    """Every status change of a payout: who, when, from what to what, and why."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16)
+    comment = models.TextField(blank=True, default="")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]

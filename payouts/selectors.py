@@ -90,11 +90,17 @@ def assignment_role_for(plan: str, person: Person) -> tuple[str, bool]:
     return "onboarding", True
 
 
-def gather_inputs(quarter: Quarter, as_of: datetime.date, people=None) -> list[tuple]:
+def gather_inputs(
+    quarter: Quarter, as_of: datetime.date, people=None, *, paid_by: datetime.date | None = None
+) -> list[tuple]:
     """[(person, PlanVersion, PersonPlan or None, rules.PlanInputs)] for everyone with a plan
-    in the quarter (or the given people), in seven queries whatever their number."""
+    in the quarter (or the given people), in seven queries whatever their number.
+
+    `paid_by` moves the payment cutoff of final figures later, to find money of the quarter
+    paid after its cutoff (carried forward to a later payout, SPEC 4.4).
+    """
     final = quarter.is_final(as_of)
-    paid_by = quarter.cutoff if final else as_of
+    paid_by = paid_by or (quarter.cutoff if final else as_of)
     planned = plans_for(quarter, people)
     if not planned:
         return []

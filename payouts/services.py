@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.conf import settings
 from django.utils import timezone
 
 from payouts import rules, selectors
-from payouts.models import AttainmentSnapshot, RecomputeRun
+from accounts.models import Invoice
+from payouts.models import (
+    LOCKED_STATUSES,
+    AttainmentSnapshot,
+    Payout,
+    PayoutAdjustment,
+    PayoutEvent,
+    PayoutLine,
+    RecomputeRun,
+)
 from payouts.quarters import Quarter
 from payouts.rules import to_ratio
 from payouts.serialize import digest, jsonable
@@ -148,3 +158,196 @@ def attainment_json_rows(quarter: Quarter) -> list[dict]:
         })
     rows.sort(key=lambda r: r["email"])
     return rows
+
+
+# ---------------------------------------------------------------------------------------
+# Quarter close and payouts (SPEC 4.4)
+
+
+class PayoutError(ValueError):
+    """A payout action refused, with the reason to show."""
+
+
+def _late_money(person, quarter: Quarter, close: Quarter) -> list[tuple[str, Decimal, str]]:
+    """Money of `quarter` that became payable after the cutoff of the quarter closed before
+    `close` and by `close`'s cutoff: [(bucket, amount, source)]."""
+    earlier_cutoff = close.previous().cutoff
+    before = selectors.gather_inputs(quarter, quarter.cutoff, [person], paid_by=earlier_cutoff)
+    after = selectors.gather_inputs(quarter, quarter.cutoff, [person], paid_by=close.cutoff)
+    if not before or not after:
+        return []
+    old = rules.compute(before[0][3])
+    new = rules.compute(after[0][3])
+    delta = new.payable - old.payable
+    if delta == 0:
+        return []
+    bucket = "carried_forward" if new.plan == "ae_commission" else "late_payment"
+    invoices = Invoice.objects.filter(
+        status="paid", paid_on__gt=earlier_cutoff, paid_on__lte=close.cutoff,
+        account_id__in=[a.account_id for a in after[0][3].accounts],
+    )
+    deal_ids = [d.external_id for d in after[0][3].deals]
+    paid_contract = Invoice.objects.filter(
+        kind="contract", deal_external_id__in=deal_ids, status="paid",
+        paid_on__gt=earlier_cutoff, paid_on__lte=close.cutoff,
+    )
+    names = sorted(set(invoices.filter(
+        period_start__gte=quarter.start, period_start__lte=quarter.end, kind="usage"
+    ).values_list("external_id", flat=True)) | set(
+        paid_contract.values_list("external_id", flat=True)))
+    source = f"{quarter}: paid after its cutoff: {', '.join(names) or 'see explanation'}"
+    return [(bucket, delta, source)]
+
+
+def quarter_close(*, quarter: Quarter, today: datetime.date | None = None, user=None):
+    """Final figures as of the cutoff day, one payout per person, pending approval.
+
+    Closing twice creates nothing new; closing before the cutoff day has passed is refused.
+    """
+    today = today or datetime.date.today()
+    if today <= quarter.cutoff:
+        raise PayoutError(
+            f"{quarter} cannot be closed before its cutoff day ({quarter.cutoff}) has passed."
+        )
+    created = []
+    existing = set(Payout.objects.filter(quarter=str(quarter)).values_list("person_id", flat=True))
+    snapshots = attainment_recompute(quarter=quarter, as_of=quarter.cutoff)
+    earlier = [quarter.previous().previous().previous().previous()]
+    for _ in range(3):
+        earlier.append(earlier[-1].next())
+    for snapshot in snapshots:
+        if snapshot.person_id in existing:
+            continue
+        with transaction.atomic():
+            payout, was_created = Payout.objects.get_or_create(
+                person=snapshot.person, quarter=str(quarter),
+                defaults=dict(plan_version=snapshot.plan_version, snapshot=snapshot,
+                              payout_date=quarter.payout_date),
+            )
+            if not was_created:
+                continue
+            for bucket, amount in snapshot.explanation["lines"].items():
+                PayoutLine.objects.create(payout=payout, bucket=bucket, amount=Decimal(amount),
+                                          source=f"{quarter} final figures as of {quarter.cutoff}")
+            payable = snapshot.payable
+            if snapshot.amount != payable:
+                PayoutLine.objects.create(
+                    payout=payout, bucket="not_yet_payable", amount=payable - snapshot.amount,
+                    source="commission on annual deals whose contract invoices were not paid "
+                    "by the cutoff: paid at a later payout as those invoices are paid")
+            for earlier_quarter in earlier:
+                if not Payout.objects.filter(person=snapshot.person,
+                                             quarter=str(earlier_quarter)).exists():
+                    continue
+                for bucket, amount, source in _late_money(snapshot.person, earlier_quarter,
+                                                          quarter):
+                    PayoutLine.objects.create(payout=payout, bucket=bucket,
+                                              amount=rules.to_cents(amount), source=source)
+            PayoutEvent.objects.create(payout=payout, to_status=payout.status, by=user,
+                                       comment="quarter closed")
+            created.append(payout)
+    return created
+
+
+def _transition(*, payout_id, user, allowed_from, to, comment="", extra=None):
+    """A guarded status change: the conditional update's row count says who won."""
+    if not user_is_finance(user):
+        raise PayoutError("Only finance can approve, reject or mark payouts paid.")
+    payout = Payout.objects.select_related("person").get(id=payout_id)
+    if to in ("approved", "paid") and payout.person.email.lower() == (user.email or "").lower():
+        raise PayoutError("Nobody approves or pays their own payout.")
+    with transaction.atomic():
+        changed = Payout.objects.filter(id=payout_id, status__in=allowed_from).update(
+            status=to, **(extra or {})
+        )
+        if not changed:
+            current = Payout.objects.get(id=payout_id).status
+            raise PayoutError(f"This payout is {current.replace('_', ' ')} now; it was not {to}.")
+        PayoutEvent.objects.create(payout_id=payout_id, from_status=payout.status, to_status=to,
+                                   by=user, comment=comment)
+    return Payout.objects.get(id=payout_id)
+
+
+def user_is_finance(user) -> bool:
+    from accounts.permissions import roles_of
+
+    return user is not None and "finance" in roles_of(user)
+
+
+def payout_approve(*, payout_id, user):
+    return _transition(payout_id=payout_id, user=user, allowed_from=["pending_approval"],
+                       to="approved", extra=dict(approved_by=user, approved_at=timezone.now()))
+
+
+def payout_reject(*, payout_id, user, comment):
+    if not comment.strip():
+        raise PayoutError("A rejection needs a comment saying what to fix.")
+    return _transition(payout_id=payout_id, user=user, allowed_from=["pending_approval"],
+                       to="rejected", comment=comment, extra=dict(rejection_comment=comment))
+
+
+def payout_resubmit(*, payout_id, user):
+    return _transition(payout_id=payout_id, user=user, allowed_from=["rejected", "draft"],
+                       to="pending_approval")
+
+
+def payout_mark_paid(*, payout_id, user, paid_on: datetime.date):
+    return _transition(payout_id=payout_id, user=user, allowed_from=["approved"], to="paid",
+                       comment=f"paid on {paid_on}", extra=dict(paid_on=paid_on))
+
+
+def payout_adjust(*, payout_id, user, amount: Decimal, reason: str):
+    if not user_is_finance(user):
+        raise PayoutError("Only finance can adjust a payout.")
+    if not reason.strip():
+        raise PayoutError("An adjustment needs a reason.")
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(id=payout_id)
+        if payout.status in LOCKED_STATUSES:
+            raise PayoutError(
+                f"This payout is {payout.status}; adjust the next open quarter instead."
+            )
+        return PayoutAdjustment.objects.create(
+            payout=payout, amount=rules.to_cents(Decimal(amount)), reason=reason,
+            created_by=user,
+        )
+
+
+EXPORT_COLUMNS = ["email", "employee_id", "name", "quarter", "plan", "plan_version", "bucket",
+                  "amount", "status", "approved_by", "approved_at", "payout_date"]
+
+
+def spreadsheet_safe(value) -> str:
+    """Neutralise cells a spreadsheet would run as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            Decimal(text)
+        except Exception:  # not a number: quote it
+            return "'" + text
+    return text
+
+
+def payouts_export_rows(quarter: Quarter) -> list[list[str]]:
+    """The payroll CSV of the data contract: approved and paid payouts only."""
+    payouts = (
+        Payout.objects.filter(quarter=str(quarter), status__in=LOCKED_STATUSES)
+        .select_related("person", "plan_version", "approved_by")
+        .prefetch_related("lines", "adjustments")
+        .order_by("person__email")
+    )
+    rows = []
+    for p in payouts:
+        base = [p.person.email, p.person.employee_id, p.person.name, p.quarter,
+                p.plan_version.plan, p.plan_version.version]
+        tail = [p.status, p.approved_by.email or p.approved_by.username,
+                p.approved_at.isoformat(timespec="seconds"), p.payout_date.isoformat()]
+        total = Decimal("0.00")
+        for line in p.lines.all():
+            rows.append([*base, line.bucket, f"{line.amount:.2f}", *tail])
+            total += line.amount
+        for adj in p.adjustments.all():
+            rows.append([*base, "adjustment", f"{adj.amount:.2f}", *tail])
+            total += adj.amount
+        rows.append([*base, "total", f"{total:.2f}", *tail])
+    return [[spreadsheet_safe(c) for c in row] for row in rows]
