@@ -391,3 +391,94 @@ class RowChange(models.Model):
 
     def __str__(self):
         return f"{self.model} {self.key} by {self.source}"
+
+
+class FeatureRequest(models.Model):
+    """What a customer asked for, and how much they care (SPEC 8)."""
+
+    class Importance(models.TextChoices):
+        LOW = "low", "Nice to have"
+        MEDIUM = "medium", "Important"
+        HIGH = "high", "Critical to them"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PLANNED = "planned", "Planned"
+        SHIPPED = "shipped", "Shipped"
+        DECLINED = "declined", "Declined"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="feature_requests")
+    request = models.TextField()
+    importance = models.CharField(max_length=8, choices=Importance.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    churn_risk = models.BooleanField(default=False)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    logged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-logged_at"]
+
+    def __str__(self):
+        return f"{self.account.external_id}: {self.request[:40]}"
+
+
+class Handoff(models.Model):
+    """An AE proposes moving an account to a CSM; a manager approves or sends it back (SPEC 6)."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPROVED = "approved", "Approved"
+        SENT_BACK = "sent_back", "Sent back"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="handoffs")
+    from_ae = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="handoffs_out")
+    to_csm = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="handoffs_in")
+    effective_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    # [{"user": "...", "contacted": true, "notes": "..."}] - one per active user
+    contacts = models.JSONField(default=list, blank=True)
+    other_team_could_use = models.BooleanField(null=True, blank=True)
+    other_team_notes = models.TextField(blank=True, default="")
+    teams_enterprise_would_help = models.BooleanField(null=True, blank=True)
+    teams_enterprise_notes = models.TextField(blank=True, default="")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    manager_comment = models.TextField(blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status="proposed"),
+                name="one_open_handoff_per_account",
+            ),
+        ]
+
+
+class StandupPick(models.Model):
+    """An AE picked for a sales stand-up: everyone once per cycle before anyone twice."""
+
+    region = models.CharField(max_length=8, choices=Region.choices)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="standup_picks")
+    cycle = models.PositiveIntegerField()
+    picked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    picked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-picked_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "cycle", "person"], name="one_pick_per_cycle"
+            ),
+        ]

@@ -9,4 +9,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("imports/", include("accounts.urls_imports")),
     path("", include("payouts.urls")),
+    path("finance/", include("payouts.urls_finance")),
+    path("team/", include("accounts.urls_team")),
 ]

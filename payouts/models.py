@@ -251,3 +251,80 @@ class PayoutEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class Inquiry(models.Model):
+    """A rep questions a line of their statement; finance answers and resolves it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="inquiries")
+    bucket = models.CharField(max_length=32, blank=True, default="")
+    text = models.TextField()
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raised_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    answer = models.TextField(blank=True, default="")
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    adjustment = models.ForeignKey(
+        PayoutAdjustment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-raised_at"]
+        verbose_name_plural = "inquiries"
+
+
+class PlanAcceptance(models.Model):
+    """A person acknowledged the plan version that applies to them for a quarter."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="acceptances")
+    quarter = models.CharField(max_length=6)
+    plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "quarter", "plan_version"], name="accept_once"
+            ),
+        ]
+
+
+class ProposedAdjustment(models.Model):
+    """A later recompute of an approved quarter found a different figure: finance turns the
+    difference into an adjustment of the next open quarter, or dismisses it (SPEC 4.4)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        APPLIED = "applied", "Applied"
+        DISMISSED = "dismissed", "Dismissed"
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="differences")
+    snapshot = models.ForeignKey(AttainmentSnapshot, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+    cause = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    applied_to = models.ForeignKey(
+        PayoutAdjustment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payout", "snapshot"], name="one_difference_per_snapshot"
+            ),
+        ]
