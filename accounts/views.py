@@ -1,5 +1,165 @@
-from django.shortcuts import render
+"""Pages about books and accounts. Each view checks access first (404 for objects that
+are not the user's to see, 403 for pages of a role they do not hold), then calls
+selectors and services."""
+
+import datetime
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from accounts import selectors
+from accounts.filters import BookFilter
+from accounts.forms import ReassignForm, form_errors
+from accounts.permissions import person_for_user, require_role, roles_of, visible_people
+from accounts.revenue import run_rate_arr
+from accounts.services import ReassignError, account_reassign, assignment_create
+from accounts.tables import BookTable, InvoiceTable, TeamTable
+
+BOOK_PAGE_SIZE = 25
+
+
+def _as_of(request) -> datetime.date:
+    """The day a page looks at: `?on=YYYY-MM-DD`, else today (UTC)."""
+    try:
+        return datetime.date.fromisoformat(request.GET.get("on", ""))
+    except ValueError:
+        return timezone.localdate()
 
 
 def home(request):
-    return render(request, "home.html")
+    """My book: the signed-in person's current accounts."""
+    me = person_for_user(request.user)
+    if me is None:
+        return render(request, "home.html", {"me": None})
+    return _book(request, me, own=True)
+
+
+def person_book(request, person_id):
+    """Someone's book, for their managers, finance and RevOps (and themselves)."""
+    person = selectors.get_person_for_user(request.user, person_id)
+    return _book(request, person, own=person == person_for_user(request.user))
+
+
+def _book(request, person, *, own):
+    on = _as_of(request)
+    roles = selectors.book_roles_of(person)
+    book = selectors.book_for(person, on=on)
+    if not roles and not book.exists():
+        return render(request, "home.html", {"me": person, "own": own})
+    held_roles = roles or sorted(set(book.values_list("role", flat=True)))
+    segments = sorted(set(book.values_list("segment", flat=True)))
+    book_filter = BookFilter(
+        request.GET or None, queryset=book, segments=segments, roles=held_roles
+    )
+    rows = selectors.with_figures(book_filter.qs, on)
+    table = BookTable(rows, show_role=len(held_roles) > 1)
+    RequestConfig(request, paginate={"per_page": BOOK_PAGE_SIZE}).configure(table)
+    size = selectors.book_sizes([person], on)[person.id]
+    context = {
+        "person": person,
+        "own": own,
+        "on": on,
+        "today": timezone.localdate(),
+        "table": table,
+        "filter": book_filter,
+        "limits": [selectors.book_limit(role, size) for role in held_roles],
+        "size": size,
+        "is_ae": "ae" in held_roles,
+        "shown_arr": selectors.format_money(sum((row.arr for row in rows), selectors.ZERO)),
+        "shown_count": len(rows),
+        "at_risk_count": sum(1 for row in rows if row.risk_reasons),
+        "last_imports": selectors.last_imports(),
+    }
+    return render(request, "accounts/book.html", context)
+
+
+def account_detail(request, account_id):
+    account = selectors.get_account_for_user(request.user, account_id)
+    on = _as_of(request)
+    owners = list(selectors.account_owners(account))
+    current = [a for a in owners if a.start_date <= on and (a.end_date or on) >= on]
+    since = max((a.start_date for a in current), default=None)
+    invoices = InvoiceTable(account.invoices.all(), prefix="inv-")
+    RequestConfig(request, paginate={"per_page": 25}).configure(invoices)
+    form = None
+    if "manager" in roles_of(request.user):
+        team_ids = set(visible_people(request.user).values_list("id", flat=True))
+        if not current or any(a.owner_id in team_ids for a in current):
+            form = ReassignForm(
+                team=selectors.reassign_team(request.user),
+                initial={"role": current[0].role if current else "", "effective_date": on},
+            )
+    context = {
+        "account": account,
+        "on": on,
+        "owners": owners,
+        "current": current,
+        "arr": selectors.format_money(run_rate_arr([account.id], on)[account.id]),
+        "risk_reasons": selectors.at_risk_reasons(account, on, since=since),
+        "invoices": invoices,
+        "months": selectors.revenue_by_month(account, on),
+        "health_band": selectors.health_band(account.health_score),
+        "form": form,
+    }
+    return render(request, "accounts/account_detail.html", context)
+
+
+@require_POST
+def reassign(request, account_id):
+    """Assign or reassign an account in a role (managers, for their team)."""
+    require_role(request.user, "manager")
+    account = selectors.get_account_for_user(request.user, account_id)
+    form = ReassignForm(request.POST, team=selectors.reassign_team(request.user))
+    if not form.is_valid():
+        messages.error(request, f"Not reassigned. {form_errors(form)}")
+        return redirect("account_detail", account_id=account.id)
+    data = form.cleaned_data
+    try:
+        if selectors.has_owner(account, data["role"], data["effective_date"]):
+            assignment = account_reassign(
+                account=account,
+                role=data["role"],
+                new_owner=data["new_owner"],
+                effective_date=data["effective_date"],
+                reason=data["reason"],
+                cap_override_reason=data["cap_override_reason"],
+                by_user=request.user,
+            )
+        else:
+            assignment = assignment_create(
+                account=account,
+                role=data["role"],
+                owner=data["new_owner"],
+                start_date=data["effective_date"],
+                reason=data["reason"],
+                cap_override_reason=data["cap_override_reason"],
+                by_user=request.user,
+            )
+    except ReassignError as error:
+        messages.error(request, f"Not reassigned. {error}")
+    else:
+        messages.success(
+            request,
+            f"{account.name} is {assignment.owner.name}'s ({assignment.get_role_display()}) "
+            f"from {assignment.start_date:%Y-%m-%d}.",
+        )
+    return redirect("account_detail", account_id=account.id)
+
+
+def team(request):
+    """Every rep of the team with their book size against the role's cap or target."""
+    require_role(request.user, "manager", "finance", "revops")
+    on = _as_of(request)
+    rows = selectors.team_rows(request.user, on)
+    table = TeamTable(rows)
+    RequestConfig(request, paginate={"per_page": 100}).configure(table)
+    context = {
+        "on": on,
+        "table": table,
+        "over": [row for row in rows if row.over],
+        "under": [row for row in rows if row.under],
+    }
+    return render(request, "accounts/team.html", context)

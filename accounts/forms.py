@@ -1,0 +1,42 @@
+"""Forms of the accounts pages. They only parse input; the service decides what is allowed."""
+
+from django import forms
+
+from accounts.models import AssignmentRole, Person
+
+
+class ReassignForm(forms.Form):
+    role = forms.ChoiceField(choices=AssignmentRole.choices)
+    new_owner = forms.ModelChoiceField(queryset=Person.objects.none(), label="New owner")
+    effective_date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The new owner holds the account from this day; the current owner until "
+        "the day before.",
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    cap_override_reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Cap override reason",
+        help_text="Only needed to put an AE over the cap of accounts plus open leads.",
+    )
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if team is not None:
+            self.fields["new_owner"].queryset = team
+
+
+def form_errors(form: forms.Form) -> str:
+    """All of a form's errors in one line, for a message."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = (
+            form.fields[name].label or name.replace("_", " ").capitalize()
+            if name in form.fields
+            else ""
+        )
+        for error in errors:
+            parts.append(f"{label}: {error}" if label else str(error))
+    return " ".join(parts)

@@ -1,0 +1,574 @@
+"""Reads about books and accounts: who holds what on a day, how big each book is, the
+history of an account's owners, and why an account is at risk (SPEC 1, 3, 5, 8).
+
+Every function that pages call for many people or accounts works in a fixed number of
+queries; revenue and ARR always come from `accounts.revenue`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet
+from django.db.models.functions import Lower
+from django.http import Http404
+
+from accounts.models import (
+    BOOK_ROLES,
+    OPEN_LEAD_STATUSES,
+    Account,
+    Assignment,
+    ImportKind,
+    ImportRun,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Lead,
+    Person,
+    Role,
+    Sentiment,
+)
+from accounts.permissions import person_for_user, sees_everyone, visible_people
+from accounts.revenue import NO_REVENUE, ZERO, monthly_revenue, run_rate_arr
+from payouts.quarters import Quarter, add_months, first_months_end, month_end
+
+RED_HEALTH_MAX = 3  # health 0..3 is "red" (SPEC 5)
+AMBER_HEALTH_MAX = 6  # 4..6 amber, 7..10 green
+RUN_RATE_DROP = Decimal("0.20")  # more than 20% below baseline is at risk
+OVERDUE_DAYS = 30  # an invoice unpaid more than 30 days after issue
+
+
+def in_force(on: datetime.date, prefix: str = "") -> Q:
+    """Assignments in force on a day: started on or before it, not ended before it."""
+    return Q(**{f"{prefix}start_date__lte": on}) & (
+        Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gte": on})
+    )
+
+
+def _open_leads(on: datetime.date | None = None) -> Q:
+    condition = Q(status_lower__in=OPEN_LEAD_STATUSES)
+    if on is not None:
+        condition &= Q(created_on__lte=on)
+    return condition
+
+
+def book_roles_of(person: Person) -> list[str]:
+    """The book roles a person holds, in the order AE, CSM, onboarding."""
+    return [role.value for role in BOOK_ROLES if role in person.roles]
+
+
+# --- books -------------------------------------------------------------------------------
+
+
+def book_for(person: Person, *, on: datetime.date, role: str | None = None) -> QuerySet[Account]:
+    """The accounts a person holds on a day (in one book role, or in any), annotated with
+    `role`, `owner_since` (the assignment's start), `owner_until` (its end or None),
+    `inherited` and `assignment_id`. An account held in two roles appears twice."""
+    roles = [role] if role else [r.value for r in BOOK_ROLES]
+    held = FilteredRelation(
+        "assignments",
+        condition=Q(assignments__owner=person, assignments__role__in=roles)
+        & in_force(on, "assignments__"),
+    )
+    return (
+        Account.objects.annotate(held=held)
+        .filter(held__isnull=False)
+        .annotate(
+            role=F("held__role"),
+            owner_since=F("held__start_date"),
+            owner_until=F("held__end_date"),
+            inherited=F("held__inherited"),
+            assignment_id=F("held__id"),
+        )
+        .order_by("name", "role")
+    )
+
+
+def open_leads_count(person: Person, *, on: datetime.date | None = None) -> int:
+    """Open inbound leads of an AE (created on or before `on` when given)."""
+    return (
+        Lead.objects.annotate(status_lower=Lower("status"))
+        .filter(_open_leads(on), owner=person)
+        .count()
+    )
+
+
+@dataclass(frozen=True)
+class BookSize:
+    """How big one person's books are on a day."""
+
+    ae_accounts: int = 0
+    csm_accounts: int = 0
+    onboarding_accounts: int = 0  # onboarding assignments in force on the day
+    onboarding_recent: int = 0  # onboarding assignments started in the last 3 months
+    open_leads: int = 0
+
+    def size(self, role: str) -> int:
+        """The figure a role's book is measured by (SPEC 8)."""
+        if role == Role.AE:
+            return self.ae_accounts + self.open_leads
+        if role == Role.CSM:
+            return self.csm_accounts
+        if role == Role.ONBOARDING:
+            return self.onboarding_recent
+        raise ValueError(f"{role!r} is not a book role")
+
+
+def book_sizes(
+    people: Iterable[Person] | QuerySet[Person], on: datetime.date
+) -> dict[int, BookSize]:
+    """BookSize by person id, for many people in two queries. People without any
+    assignment or lead get an empty BookSize."""
+    if isinstance(people, QuerySet):
+        ids = list(people.values_list("id", flat=True))
+    else:
+        ids = [p.id for p in people]
+    current = in_force(on)
+    recent_from = add_months(on, -3) + datetime.timedelta(days=1)
+    rows = (
+        Assignment.objects.filter(owner_id__in=ids)
+        .filter(current | Q(role=Role.ONBOARDING, start_date__gte=recent_from, start_date__lte=on))
+        .values("owner_id")
+        .annotate(
+            ae=Count("id", filter=current & Q(role=Role.AE)),
+            csm=Count("id", filter=current & Q(role=Role.CSM)),
+            onboarding=Count("id", filter=current & Q(role=Role.ONBOARDING)),
+            onboarding_recent=Count(
+                "id",
+                filter=Q(role=Role.ONBOARDING, start_date__gte=recent_from, start_date__lte=on),
+            ),
+        )
+    )
+    by_owner = {row["owner_id"]: row for row in rows}
+    leads = dict(
+        Lead.objects.annotate(status_lower=Lower("status"))
+        .filter(_open_leads(on), owner_id__in=ids)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    sizes = {}
+    for person_id in ids:
+        row = by_owner.get(person_id, {})
+        sizes[person_id] = BookSize(
+            ae_accounts=row.get("ae", 0),
+            csm_accounts=row.get("csm", 0),
+            onboarding_accounts=row.get("onboarding", 0),
+            onboarding_recent=row.get("onboarding_recent", 0),
+            open_leads=leads.get(person_id, 0),
+        )
+    return sizes
+
+
+@dataclass(frozen=True)
+class BookLimit:
+    """A role's book size against its cap or target, and what to say about it."""
+
+    role: str
+    size: int
+    limit: int  # the AE cap, or the CSM / onboarding target
+    kind: str  # "cap" or "target"
+    upper: int | None = None  # top of the usual range for targets (CSM: 50)
+    lower: int | None = None  # bottom of the usual range for the AE cap (about 10)
+
+    @property
+    def over(self) -> bool:
+        if self.kind == "cap":
+            return self.size > self.limit
+        return self.upper is not None and self.size > self.upper
+
+    @property
+    def at_cap(self) -> bool:
+        return self.kind == "cap" and self.size == self.limit
+
+    @property
+    def under(self) -> bool:
+        floor = self.lower if self.kind == "cap" else self.limit
+        return floor is not None and self.size < floor
+
+    @property
+    def status(self) -> str:
+        if self.over:
+            if self.kind == "cap":
+                return f"over the cap of {self.limit} by {self.size - self.limit}"
+            return f"above the usual {self.limit} to {self.upper}"
+        if self.at_cap:
+            return "at the cap"
+        if self.under:
+            floor = self.lower if self.kind == "cap" else self.limit
+            return f"under target ({floor - self.size} below {floor})"
+        return "within range"
+
+    @property
+    def css(self) -> str:
+        if self.over:
+            return "bad" if self.kind == "cap" else "warn"
+        if self.at_cap:
+            return "warn"
+        return "muted" if self.under else "good"
+
+
+def book_limit(role: str, size: BookSize) -> BookLimit:
+    """AE: accounts + open leads against the hard cap (about 10 accounts expected); CSM:
+    accounts against the target (usual range up to 50); onboarding: assignments started in
+    the last 3 months against the target (SPEC 1 and 8)."""
+    if role == Role.AE:
+        return BookLimit(
+            role,
+            size.size(role),
+            settings.AE_BOOK_CAP,
+            "cap",
+            lower=getattr(settings, "AE_BOOK_TARGET", 10),
+        )
+    if role == Role.CSM:
+        return BookLimit(
+            role,
+            size.size(role),
+            settings.CSM_BOOK_TARGET,
+            "target",
+            upper=getattr(settings, "CSM_BOOK_MAX", 50),
+        )
+    return BookLimit(role, size.size(role), settings.ONBOARDING_BOOK_TARGET, "target")
+
+
+def book_account_ids(people_ids: Iterable[int], on: datetime.date) -> list[tuple[int, str, int]]:
+    """(owner id, role, account id) of every book assignment in force on a day, in one
+    query."""
+    return list(
+        Assignment.objects.filter(in_force(on), owner_id__in=list(people_ids))
+        .filter(role__in=[r.value for r in BOOK_ROLES])
+        .values_list("owner_id", "role", "account_id")
+    )
+
+
+def book_people(user) -> QuerySet[Person]:
+    """The people with a book role this user may see (the team page's rows)."""
+    book_roles = [r.value for r in BOOK_ROLES]
+    return visible_people(user).filter(roles__overlap=book_roles).order_by("name")
+
+
+def account_owners(account: Account) -> QuerySet[Assignment]:
+    """Every assignment of an account, all roles, oldest first."""
+    return (
+        Assignment.objects.filter(account=account)
+        .select_related("owner", "created_by")
+        .order_by("start_date", "role", "id")
+    )
+
+
+def current_owners(account: Account, on: datetime.date) -> list[Assignment]:
+    return [a for a in account_owners(account) if a.start_date <= on and (a.end_date or on) >= on]
+
+
+def assignment_in_force(account: Account, role: str, on: datetime.date) -> Assignment | None:
+    return (
+        Assignment.objects.filter(in_force(on), account=account, role=role)
+        .select_related("owner")
+        .first()
+    )
+
+
+def grace_until(start: datetime.date) -> datetime.date:
+    """Last day of an inherited assignment's grace window (SPEC 3)."""
+    return first_months_end(start)
+
+
+def last_imports() -> dict[str, ImportRun | None]:
+    """The latest import of each kind (None when never imported), in one query."""
+    latest = {
+        run.kind: run for run in ImportRun.objects.order_by("kind", "-imported_at").distinct("kind")
+    }
+    return {kind.value: latest.get(kind.value) for kind in ImportKind}
+
+
+# --- risk --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskInputs:
+    """Bulk inputs of `at_risk_reasons`, by account id."""
+
+    baseline_arr: Mapping[int, Decimal] = field(default_factory=dict)
+    run_rate_arr: Mapping[int, Decimal] = field(default_factory=dict)  # quarter to date
+    overdue: Mapping[int, Sequence[Invoice]] = field(default_factory=dict)
+
+
+def _baseline_months(since: datetime.date | None, quarter: Quarter) -> list[datetime.date]:
+    """The three months before the quarter's first month, or before the month in which the
+    account entered the book when that was after the quarter's first day (SPEC 3)."""
+    anchor = quarter.start
+    if since is not None and since > quarter.start:
+        anchor = since.replace(day=1)
+    return [add_months(anchor, -i) for i in (3, 2, 1)]
+
+
+def _run_rate_months(as_of: datetime.date, quarter: Quarter) -> list[datetime.date]:
+    """The quarter's complete months so far, or the last complete month before it."""
+    complete = [m for m in quarter.months if month_end(m) < as_of]
+    return complete or [add_months(quarter.start, -1)]
+
+
+def risk_inputs(
+    accounts: Iterable[Account],
+    as_of: datetime.date,
+    *,
+    since: Mapping[int, datetime.date] | None = None,
+) -> RiskInputs:
+    """Baseline ARR, quarter-to-date run rate and overdue invoices of many accounts, in two
+    queries. `since` gives, per account id, when it entered the book being looked at."""
+    accounts = list(accounts)
+    ids = [a.id for a in accounts]
+    if not ids:
+        return RiskInputs()
+    since = since or {}
+    quarter = Quarter.containing(as_of)
+    baseline_months = {i: _baseline_months(since.get(i), quarter) for i in ids}
+    run_months = _run_rate_months(as_of, quarter)
+    first = min([run_months[0], *(months[0] for months in baseline_months.values())])
+    last = max([run_months[-1], *(months[-1] for months in baseline_months.values())])
+    # Baselines count every non-void usage invoice, paid or not; so does a projection.
+    revenue = monthly_revenue(ids, first, last, as_of=as_of)
+
+    def total(account_id, months):
+        return sum(
+            (revenue[(account_id, m)].amount for m in months if (account_id, m) in revenue), ZERO
+        )
+
+    baseline = {i: total(i, baseline_months[i]) * 4 for i in ids}
+    run_rate = {i: total(i, run_months) * 12 / len(run_months) for i in ids}
+    return RiskInputs(baseline, run_rate, overdue_invoices(ids, as_of))
+
+
+def overdue_invoices(account_ids: Iterable[int], as_of: datetime.date) -> dict[int, list[Invoice]]:
+    """Invoices unpaid on `as_of` more than 30 days after their issue, by account id.
+    Refunds are money owed to the customer and void invoices are owed by nobody."""
+    limit = as_of - datetime.timedelta(days=OVERDUE_DAYS)
+    found: dict[int, list[Invoice]] = {}
+    rows = (
+        Invoice.objects.filter(account_id__in=list(account_ids), issued_on__lt=limit)
+        .exclude(kind=InvoiceKind.REFUND)
+        .filter(Q(status=InvoiceStatus.OPEN) | Q(status=InvoiceStatus.PAID, paid_on__gt=as_of))
+        .order_by("issued_on")
+    )
+    for invoice in rows:
+        found.setdefault(invoice.account_id, []).append(invoice)
+    return found
+
+
+def at_risk_reasons(
+    account: Account,
+    as_of: datetime.date,
+    inputs: RiskInputs | None = None,
+    *,
+    since: datetime.date | None = None,
+) -> list[str]:
+    """Why an account is at risk on a day (SPEC 5), in plain words; empty when it is not.
+    Pass `inputs` from `risk_inputs` for many accounts; without them this account's are
+    read (with `since`, when it entered the book)."""
+    if inputs is None or account.id not in inputs.baseline_arr:
+        inputs = risk_inputs([account], as_of, since={account.id: since} if since else None)
+    reasons = []
+    if account.health_score is not None and account.health_score <= RED_HEALTH_MAX:
+        reasons.append(f"health {account.health_score} (red)")
+    if account.sentiment == Sentiment.NEGATIVE:
+        reasons.append("negative sentiment")
+    baseline = inputs.baseline_arr.get(account.id, ZERO)
+    run_rate = inputs.run_rate_arr.get(account.id, ZERO)
+    if baseline > 0 and run_rate < baseline * (1 - RUN_RATE_DROP):
+        drop = (baseline - run_rate) / baseline * 100
+        reasons.append(
+            f"run rate {format_money(run_rate)} is {drop:.0f}% below baseline "
+            f"{format_money(baseline)}"
+        )
+    for invoice in inputs.overdue.get(account.id, ()):
+        days = (as_of - invoice.issued_on).days
+        reasons.append(f"invoice {invoice.external_id} unpaid {days} days after issue")
+    if account.active_users is not None and account.active_users <= 0:
+        reasons.append("no active users in the last month")
+    return reasons
+
+
+def health_band(score: int | None) -> str:
+    if score is None:
+        return ""
+    if score <= RED_HEALTH_MAX:
+        return "red"
+    if score <= AMBER_HEALTH_MAX:
+        return "amber"
+    return "green"
+
+
+def format_money(value: Decimal | None) -> str:
+    """$1,234.00 (and -$1,234.00); rounding for display only."""
+    if value is None:
+        return ""
+    value = Decimal(value).quantize(Decimal("0.01"))
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def visible_accounts(user) -> QuerySet[Account]:
+    """Accounts this user may open: every account for finance and RevOps; otherwise those
+    that are or were in the book of someone the user may see."""
+    if sees_everyone(user):
+        return Account.objects.all()
+    people = visible_people(user)
+    return Account.objects.filter(
+        id__in=Assignment.objects.filter(owner__in=people).values("account_id")
+    )
+
+
+def get_account_for_user(user, account_id: int) -> Account:
+    """The account, if this user may see it; else 404 (outsiders learn nothing)."""
+    account = visible_accounts(user).filter(id=account_id).first()
+    if account is None:
+        raise Http404("No such account")
+    return account
+
+
+def get_person_for_user(user, person_id: int) -> Person:
+    """The person, if this user may see their book and figures; else 404."""
+    person = visible_people(user).filter(id=person_id).first()
+    if person is None:
+        raise Http404("No such person")
+    return person
+
+
+# --- page rows ---------------------------------------------------------------------------
+
+
+def with_figures(book: Iterable[Account], on: datetime.date) -> list[Account]:
+    """Book rows (from `book_for`) with `arr` (run rate), `risk_reasons`, `risk_count`,
+    `grace_until` and `in_grace` attached, in a fixed number of queries."""
+    rows = list(book)
+    ids = list({row.id for row in rows})
+    arr = run_rate_arr(ids, on)
+    since = {}
+    for row in rows:  # an account held in two roles: it entered this book at the later start
+        since[row.id] = max(since.get(row.id, row.owner_since), row.owner_since)
+    inputs = risk_inputs(rows, on, since=since)
+    for row in rows:
+        row.arr = arr.get(row.id, ZERO)
+        row.risk_reasons = at_risk_reasons(row, on, inputs)
+        row.risk_count = len(row.risk_reasons)
+        row.grace_until = grace_until(row.owner_since) if row.inherited else None
+        row.in_grace = row.grace_until is not None and on <= row.grace_until
+    return rows
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    person_id: int
+    name: str
+    role: str
+    accounts: int
+    open_leads: int
+    size: int
+    limit: int
+    limit_kind: str
+    limit_status: str
+    css: str
+    over: bool
+    under: bool
+    arr: Decimal
+
+
+def team_rows(user, on: datetime.date) -> list[TeamRow]:
+    """One row per person and book role of the people this user may see: book size
+    against the role's cap or target, and the book's ARR. A fixed number of queries
+    whatever the team's size."""
+    people = list(book_people(user))
+    ids = [p.id for p in people]
+    sizes = book_sizes(people, on)
+    holdings = book_account_ids(ids, on)
+    arr = run_rate_arr({account_id for _owner, _role, account_id in holdings}, on)
+    book_arr: dict[tuple[int, str], Decimal] = {}
+    accounts: dict[tuple[int, str], int] = {}
+    for owner_id, role, account_id in holdings:
+        key = (owner_id, role)
+        book_arr[key] = book_arr.get(key, ZERO) + arr.get(account_id, ZERO)
+        accounts[key] = accounts.get(key, 0) + 1
+    rows = []
+    for person in people:
+        size = sizes[person.id]
+        for role in book_roles_of(person):
+            limit = book_limit(role, size)
+            rows.append(
+                TeamRow(
+                    person_id=person.id,
+                    name=person.name,
+                    role=Role(role).label,
+                    accounts=accounts.get((person.id, role), 0),
+                    open_leads=size.open_leads,
+                    size=limit.size,
+                    limit=limit.limit,
+                    limit_kind=limit.kind,
+                    limit_status=limit.status,
+                    css=limit.css,
+                    over=limit.over,
+                    under=limit.under,
+                    arr=book_arr.get((person.id, role), ZERO),
+                )
+            )
+    return rows
+
+
+def reassign_team(user) -> QuerySet[Person]:
+    """Who a manager may give accounts to: their team's people with a book role, not
+    themselves (nobody assigns themselves)."""
+    team = book_people(user)
+    me = person_for_user(user)
+    return team.exclude(id=me.id) if me is not None else team
+
+
+def has_owner(account: Account, role: str, on: datetime.date) -> bool:
+    """Whether a move in this role is a reassignment (an owner on that day, or an open
+    assignment) rather than a first assignment."""
+    return (
+        Assignment.objects.filter(account=account, role=role)
+        .filter(Q(end_date__isnull=True) | in_force(on))
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    month: datetime.date
+    amount: Decimal
+    unpaid: Decimal
+    source: str
+    invoices: tuple[str, ...]
+    complete: bool
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.amount)
+
+    @property
+    def unpaid_display(self) -> str:
+        return format_money(self.unpaid) if self.unpaid else ""
+
+
+def revenue_by_month(account: Account, on: datetime.date, months: int = 24) -> list[MonthLine]:
+    """The account's monthly revenue over the last `months` months up to `on`'s month,
+    newest first, with its source (usage row, invoices or none)."""
+    last = on.replace(day=1)
+    first = add_months(last, -(months - 1))
+    revenue = monthly_revenue([account.id], first, last, as_of=on)
+    lines = []
+    for i in range(months):
+        month = add_months(last, -i)
+        rev = revenue.get((account.id, month), NO_REVENUE)
+        lines.append(
+            MonthLine(
+                month, rev.amount, rev.unpaid, rev.source, rev.invoices, month_end(month) < on
+            )
+        )
+    return lines
