@@ -703,9 +703,9 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
     fraction = earned / tp if tp > 0 else ZERO
     paid_fraction = _guarantee(fraction, g)
     total = paid_fraction * tp
-    payable_fraction = _guarantee(max(ZERO, commission - unpaid_commission) / tp, g) \
-        if tp > 0 else ZERO
-    payable = min(to_cents(total), to_cents(payable_fraction * tp))
+    # Payable now = amount less the commission on the unpaid share of the quarter's annual
+    # deals (data contract), never below 0.
+    payable = max(ZERO, to_cents(total - unpaid_commission))
 
     adjustments = []
     if commission < 0:
