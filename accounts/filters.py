@@ -15,13 +15,15 @@ HEALTH_BANDS = (
 
 
 class BookFilter(django_filters.FilterSet):
-    segment = django_filters.ChoiceFilter(choices=(), empty_label="Any segment")
+    segment = django_filters.ChoiceFilter(choices=(), label="Segment", empty_label="Any segment")
     health = django_filters.ChoiceFilter(
-        choices=HEALTH_BANDS, method="filter_health", empty_label="Any health"
+        choices=HEALTH_BANDS, method="filter_health", label="Health", empty_label="Any health"
     )
-    billing = django_filters.ChoiceFilter(choices=Billing.choices, empty_label="Any billing")
+    billing = django_filters.ChoiceFilter(
+        choices=Billing.choices, label="Billing", empty_label="Any billing"
+    )
     role = django_filters.ChoiceFilter(
-        choices=AssignmentRole.choices, method="filter_role", empty_label="Any role"
+        choices=AssignmentRole.choices, method="filter_role", label="Role", empty_label="Any role"
     )
 
     class Meta:

@@ -22,6 +22,7 @@ from accounts.models import (
     OPEN_LEAD_STATUSES,
     Account,
     Assignment,
+    AssignmentRole,
     ImportKind,
     ImportRun,
     Invoice,
@@ -467,7 +468,8 @@ def with_figures(book: Iterable[Account], on: datetime.date) -> list[Account]:
 class TeamRow:
     person_id: int
     name: str
-    role: str
+    role: str  # ae, csm or onboarding
+    role_label: str
     accounts: int
     open_leads: int
     size: int
@@ -504,7 +506,8 @@ def team_rows(user, on: datetime.date) -> list[TeamRow]:
                 TeamRow(
                     person_id=person.id,
                     name=person.name,
-                    role=Role(role).label,
+                    role=role,
+                    role_label=AssignmentRole(role).label,
                     accounts=accounts.get((person.id, role), 0),
                     open_leads=size.open_leads,
                     size=limit.size,

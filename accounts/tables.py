@@ -122,7 +122,7 @@ class InvoiceTable(tables.Table):
 
 class TeamTable(tables.Table):
     name = tables.Column(verbose_name="Person")
-    role = tables.Column()
+    role = tables.Column(accessor="role_label")
     accounts = tables.Column(attrs=NUM)
     open_leads = tables.Column(verbose_name="Open leads", attrs=NUM)
     size = tables.Column(verbose_name="Book size", attrs=NUM)

@@ -98,6 +98,7 @@ def account_detail(request, account_id):
         "owners": owners,
         "current": current,
         "arr": selectors.format_money(run_rate_arr([account.id], on)[account.id]),
+        "contract_value": selectors.format_money(account.annual_contract_value),
         "risk_reasons": selectors.at_risk_reasons(account, on, since=since),
         "invoices": invoices,
         "months": selectors.revenue_by_month(account, on),

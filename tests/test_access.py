@@ -55,3 +55,41 @@ def test_anonymous_users_are_sent_to_login_from_every_page(client, people):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     assert account.assignments.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_every_model_of_both_apps(client, people):
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+
+    from accounts.models import ImportRun, RowChange
+
+    account = make_account("A-1")
+    assign(account, people["alice"])
+    ImportRun.objects.create(kind="accounts", filename="a.csv", sha256="0" * 64)
+    RowChange.objects.create(model="Assignment", key="A-1/csm", source="reassign")
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-root-1"))
+    models = [m for m in admin.site._registry if m._meta.app_label in ("accounts", "payouts")]
+    assert {m.__name__ for m in models} >= {
+        "Person",
+        "Account",
+        "Assignment",
+        "Lead",
+        "Invoice",
+        "Usage",
+        "Deal",
+        "ImportRun",
+        "RowChange",
+        "PlanVersion",
+        "PersonPlan",
+        "QuotaAmendment",
+        "RecomputeRun",
+        "AttainmentSnapshot",
+    }
+    for model in models:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+    # History rows are read-only, even for a superuser.
+    assert client.get(reverse("admin:accounts_rowchange_add")).status_code == 403
+    change = reverse("admin:accounts_account_change", args=[account.id])
+    assert client.get(change).status_code == 200

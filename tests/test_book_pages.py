@@ -191,12 +191,16 @@ def test_maria_sees_her_team_with_sizes_and_notes(client_for, people, books):
 
 @pytest.mark.django_db
 def test_an_ae_over_the_cap_is_flagged_bad_on_the_team_page(client_for, people, books):
-    for i in range(20):
+    for i in range(19):
         assign(make_account(f"C-{i}"), people["charlie"], role="ae")
+    Lead.objects.create(
+        external_id="L-1", owner=people["charlie"], segment="20k+", created_on=TODAY
+    )
     response = client_for("omar").get(reverse("team"))
     page = text(response)
     assert "Charlie" in page and "Alice" not in page
-    assert "over the cap of 20 by 1" in page
+    # 20 accounts + 1 open lead = 21 against the cap of 20
+    assert "Charlie AE 20 1 21 20 (cap) over the cap of 20 by 1" in page
     assert re.search(r'class="bad">\s*over the cap of 20 by 1', response.content.decode())
 
 
