@@ -1,0 +1,64 @@
+import argparse
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from accounts.demo import HISTORY_MONTHS, DemoConflict, demo_seed
+from payouts.quarters import Quarter, add_months, month_start
+
+
+def _date(text):
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2025-05-20") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a realistic demo company (people and logins, accounts, books, 24 months of "
+        "invoices and usage, deals, leads, plans). Always the same data for the same "
+        "--today; running it again creates nothing new."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--today",
+            type=_date,
+            default=None,
+            help="YYYY-MM-DD: the demo's today; history runs to the last complete month "
+            "before it (default: today, UTC)",
+        )
+
+    def handle(self, *args, today=None, **options):
+        today = today or timezone.now().date()
+        try:
+            result = demo_seed(today=today)
+        except DemoConflict as exc:
+            raise CommandError(str(exc)) from None
+        first = add_months(month_start(today), -HISTORY_MONTHS)
+        last = add_months(month_start(today), -1)
+        quarter = Quarter.containing(today)
+        self.stdout.write(
+            f"Demo company as of {today} (quarter {quarter}, previous {quarter.previous()}; "
+            f"history {first:%Y-%m} to {last:%Y-%m})."
+        )
+        if result.anything_created:
+            made = ", ".join(f"{count} {name}" for name, count in result.created.items())
+            self.stdout.write(self.style.SUCCESS(f"Created {made}."))
+        else:
+            self.stdout.write("The demo data is already here: nothing was changed.")
+        self.stdout.write("")
+        self.stdout.write("Demo logins (the finance login is also a Django admin):")
+        width = max(len(row["name"]) for row in result.logins)
+        email_width = max(len(row["email"]) for row in result.logins)
+        self.stdout.write(
+            f"  {'role':<11}{'name':<{width + 2}}{'email':<{email_width + 2}}password"
+        )
+        for row in result.logins:
+            admin = "  (admin)" if row["admin"] else ""
+            self.stdout.write(
+                f"  {row['role']:<11}{row['name']:<{width + 2}}{row['email']:<{email_width + 2}}"
+                f"{row['password']}{admin}"
+            )
