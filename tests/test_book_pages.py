@@ -363,3 +363,21 @@ def test_anonymous_users_are_redirected_to_login(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_the_book_page_runs_a_fixed_number_of_queries(client_for, people, books):
+    client = client_for("alice")
+    client.get(reverse("home"))  # warm up the session
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("home")).status_code == 200
+        return len(queries)
+
+    small = count()
+    for i in range(30):
+        acc = make_account(f"X-{i}", health_score=1)
+        assign(acc, people["alice"])
+        invoice(acc, f"XI-{i}", LAST, "1.00")
+    assert count() == small
