@@ -308,23 +308,22 @@ def _money(value: Decimal) -> str:
     return f"${to_cents(value):,.2f}"
 
 
-def _split_lines(total: Decimal, parts: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    """Round each bucket once; any cent lost to rounding goes to the largest line so that the
-    lines add up to the rounded total."""
-    amount = to_cents(total)
-    lines = {bucket: to_cents(value) for bucket, value in parts.items() if value != 0}
-    if not lines:
-        return {}
-    gap = amount - sum(lines.values(), ZERO)
-    if gap:
-        largest = max(lines, key=lambda b: abs(lines[b]))
-        lines[largest] += gap
-    return lines
+def _split_lines(parts: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """One payout line per bucket, each rounded once; the amount is their sum (SPEC 4.4)."""
+    return {bucket: to_cents(value) for bucket, value in parts.items() if to_cents(value) != 0}
+
+
+def _amount(lines: Mapping[str, Decimal]) -> Decimal:
+    return sum(lines.values(), ZERO).quantize(CENT)
 
 
 def _guarantee(fraction: Decimal, g: Decimal) -> Decimal:
-    """Fraction paid with a guarantee of 100% on a share g of the days."""
-    return g * max(fraction, ONE) + (ONE - g) * fraction
+    """Fraction paid with a guarantee of 100% on a share g of the days:
+    g x max(f, 1) + (1 - g) x f, written as f plus the top-up so that no rounding noise
+    appears when there is no top-up."""
+    if g == 0 or fraction >= ONE:
+        return fraction
+    return fraction + g * (ONE - fraction)
 
 
 # ---------------------------------------------------------------------------------------
@@ -414,8 +413,10 @@ def _csm_revenue_retention(quarter, as_of, terms, person, accounts, target_overr
             f"(first {terms.guarantee_months} months from {person.start_date})",
             guarantee_amount,
         ))
-    total = retention_bonus + guarantee_amount
-    amount = to_cents(total)
+    # One payout line: the guarantee's top-up is part of the bonus it guarantees (it is shown
+    # among the adjustments of the explanation), so the bonus is rounded once.
+    lines_out = _split_lines({"retention_bonus": retention_bonus + guarantee_amount})
+    amount = _amount(lines_out)
     notes = [] if final else [
         f"Projected as of {as_of}: months not complete yet are estimated from the complete "
         "ones; open invoices count and are marked unpaid."
@@ -427,8 +428,7 @@ def _csm_revenue_retention(quarter, as_of, terms, person, accounts, target_overr
         final=final, metric=retention, bonus_fraction=paid_fraction, amount=amount,
         payable=amount, target_pay=tp, accounts_counted=len(counted),
         accounts_excluded=len(rows) - len(counted),
-        lines=_split_lines(total, {"retention_bonus": retention_bonus,
-                                   "guarantee": guarantee_amount}),
+        lines=lines_out,
         accounts=tuple(lines), adjustments=tuple(adjustments), notes=tuple(notes),
         figures={"target": target, "floor": floor, "baseline_arr": sum_base,
                  "end_arr": sum_end, "fraction_before_guarantee": fraction,
@@ -556,8 +556,8 @@ def _logo_retention(quarter, as_of, terms, person, accounts, onboarding, target_
     if guarantee_amount:
         adjustments.append(Adjustment("guarantee", "guaranteed 100% in the first months",
                                       guarantee_amount))
-    total = bonus + guarantee_amount
-    amount = to_cents(total)
+    lines_out = _split_lines({"retention_bonus": bonus + guarantee_amount})
+    amount = _amount(lines_out)
     notes = [] if final else [f"Projected as of {as_of} from {month_default:%Y-%m}, the last "
                               "complete month; open invoices count."]
     if metric is None:
@@ -567,7 +567,7 @@ def _logo_retention(quarter, as_of, terms, person, accounts, onboarding, target_
         final=final, metric=metric, bonus_fraction=paid_fraction, amount=amount,
         payable=amount, target_pay=tp, accounts_counted=len(counted),
         accounts_excluded=len(rows) - len(counted),
-        lines=_split_lines(total, {"retention_bonus": bonus, "guarantee": guarantee_amount}),
+        lines=lines_out,
         accounts=tuple(lines), adjustments=tuple(adjustments), notes=tuple(notes),
         figures={"retained": retained_count, "counted": len(counted), "target": target,
                  "floor": floor, "threshold": threshold, "guarantee_share": g,
@@ -648,7 +648,7 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
             continue
         if account.billing == "annual":
             ended = (account.contract_end is not None
-                     and quarter.start <= account.contract_end <= min(quarter.end, as_of))
+                     and quarter.start <= account.contract_end <= day)
             if ended and grace:
                 account_lines.append(AccountLine(
                     **common, counted=False, reason="grace_dropped",
@@ -702,25 +702,28 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
     g = guarantee_share(quarter, person, terms.guarantee_months) if terms.guarantee else ZERO
     fraction = earned / tp if tp > 0 else ZERO
     paid_fraction = _guarantee(fraction, g)
-    total = paid_fraction * tp
-    # Payable now = amount less the commission on the unpaid share of the quarter's annual
-    # deals (data contract), never below 0.
-    payable = max(ZERO, to_cents(total - unpaid_commission))
+    ramp = (paid_fraction - fraction) * tp
 
     adjustments = []
     if commission < 0:
         adjustments.append(Adjustment("floor_at_zero", "a negative total is paid as 0",
                                       -commission))
-    ramp = total - earned
     if ramp:
         adjustments.append(Adjustment(
             "guarantee", f"ramp: 100% of target pay for {to_ratio(g * 100):.2f}% of the "
             f"quarter's days (first {terms.guarantee_months} months from {person.start_date})",
             ramp))
-    parts = dict(commissions)
-    if commission < 0:
-        parts["floor_at_zero"] = -commission
-    parts["guarantee"] = ramp
+    lines_out = _split_lines(commissions)
+    below_zero = sum(lines_out.values(), ZERO)
+    if below_zero < 0:  # a negative total is paid as 0, to the cent
+        lines_out["floor_at_zero"] = -below_zero
+    lines_out.update(_split_lines({"guarantee": ramp}))
+    amount = _amount(lines_out)
+    # Payable now: the same figure with the commission on the unpaid share of the quarter's
+    # annual deals left out (data contract); the ramp's guaranteed pay does not wait.
+    held = max(ZERO, commission - unpaid_commission)
+    held_fraction = _guarantee(held / tp if tp > 0 else ZERO, g)
+    payable = min(amount, max(ZERO, to_cents(held_fraction * tp)))
     notes = []
     if not final:
         notes.append(f"Projected as of {as_of}: deals closed and invoices paid so far; monthly "
@@ -738,10 +741,10 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
             f"({'met' if medium else 'not yet'}).")
     return Result(
         plan=terms.plan, plan_version=terms.version, quarter=str(quarter), as_of=as_of,
-        final=final, metric=metric, bonus_fraction=paid_fraction, amount=to_cents(total),
+        final=final, metric=metric, bonus_fraction=paid_fraction, amount=amount,
         payable=payable, target_pay=tp, accounts_counted=counted,
         accounts_excluded=len(account_lines) - counted,
-        lines=_split_lines(total, parts), accounts=tuple(account_lines),
+        lines=lines_out, accounts=tuple(account_lines),
         deals=tuple(deal_lines), adjustments=tuple(adjustments), notes=tuple(notes),
         figures={"quota": quota, "bucket_arr": bucket_arr, "churn": churn,
                  "arr_added": arr_added, "commission": commission,
