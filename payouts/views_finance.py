@@ -1,0 +1,370 @@
+"""Finance's pages (the queue, a payout's review, plan acknowledgements) and everyone's
+statements. Each view checks access first (403 for a page of a role the user does not
+hold, 404 for someone else's statement), then calls `payouts.finance` or
+`payouts.services`; a refused action comes back as a message."""
+
+import csv
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from accounts.permissions import person_for_user, require_role, roles_of, visible_people
+from payouts import finance, services
+from payouts.finance import PayoutError
+from payouts.models import Inquiry, Payout, ProposedAdjustment
+from payouts.quarters import Quarter
+from payouts.tables_finance import PlanAcceptanceTable, QueueFilter, QueueTable
+
+
+class AdjustmentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=14, decimal_places=2)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PaidForm(forms.Form):
+    paid_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ResolveForm(forms.Form):
+    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    adjustment_amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, required=False,
+        help_text="Optional: an adjustment resolving it (negative to claw back)")
+    keep_open = forms.BooleanField(required=False, label="Answer only, keep it open")
+
+
+class DismissForm(forms.Form):
+    reason = forms.CharField()
+
+
+class InquiryForm(forms.Form):
+    bucket = forms.ChoiceField(label="Line", required=False)
+    text = forms.CharField(label="Your question", widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, buckets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bucket"].choices = [("", "The statement as a whole")] + [
+            (b, b.replace("_", " ")) for b in buckets]
+
+
+def _errors(form) -> str:
+    return "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+
+
+def _back(request, *default, **kwargs):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(*default, **kwargs)
+
+
+def _previous_quarter() -> Quarter:
+    return Quarter.containing(datetime.date.today()).previous()
+
+
+# ---------------------------------------------------------------------------------------
+# The queue
+
+
+def finance_home(request):
+    require_role(request.user, "finance")
+    return redirect("finance_queue", quarter=_previous_quarter())
+
+
+def queue(request, quarter):
+    require_role(request.user, "finance")
+    queue_filter = QueueFilter(request.GET or None, queryset=finance.payout_queue(quarter))
+    rows = list(queue_filter.qs)
+    table = QueueTable(queue_filter.qs, quarter=quarter)
+    RequestConfig(request, paginate=False).configure(table)
+    context = {
+        "quarter": quarter,
+        "previous": quarter.previous(),
+        "next": quarter.next(),
+        "filter": queue_filter,
+        "table": table,
+        "count": len(rows),
+        "grand_total": finance.money(sum((r.total_amount for r in rows), finance.ZERO)),
+        "pending": sum(1 for r in rows if r.status == "pending_approval"),
+        "open_inquiries": finance.open_inquiries(quarter),
+        "closable": datetime.date.today() > quarter.cutoff,
+    }
+    return render(request, "finance/queue.html", context)
+
+
+@require_POST
+def quarter_close(request, quarter):
+    require_role(request.user, "finance")
+    try:
+        created = services.quarter_close(quarter=quarter, user=request.user)
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{quarter} closed: {len(created)} new payout(s) pending "
+                                  "approval.")
+    return redirect("finance_queue", quarter=quarter)
+
+
+@require_POST
+def differences_detect(request, quarter):
+    require_role(request.user, "finance")
+    try:
+        found = finance.differences_detect(quarter, user=request.user)
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{len(found)} new difference(s) found in {quarter}'s "
+                                  "approved and paid payouts.")
+    return redirect("finance_queue", quarter=quarter)
+
+
+@require_POST
+def statements_email(request, quarter):
+    require_role(request.user, "finance")
+    try:
+        sent, skipped = finance.statements_email(
+            quarter=quarter, user=request.user, site_url=request.build_absolute_uri("/")[:-1])
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        note = f"; {skipped} not approved yet, not sent" if skipped else ""
+        messages.success(request, f"{sent} statement(s) of {quarter} emailed{note}.")
+    return redirect("finance_queue", quarter=quarter)
+
+
+def export_csv(request, quarter):
+    """The payroll CSV, exactly as `manage.py export_payouts` writes it."""
+    require_role(request.user, "finance")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="payouts-{quarter}.csv"'
+    writer = csv.writer(response, lineterminator="\n")
+    writer.writerow(services.EXPORT_COLUMNS)
+    writer.writerows(services.payouts_export_rows(quarter))
+    return response
+
+
+# ---------------------------------------------------------------------------------------
+# One payout
+
+
+def payout_review(request, payout_id):
+    require_role(request.user, "finance")
+    payout = finance.get_payout_for_finance(request.user, payout_id)
+    quarter = Quarter.parse(payout.quarter)
+    context = {
+        "payout": payout,
+        "quarter": quarter,
+        "statement": finance.statement_for(payout.person, quarter),
+        "events": payout.events.select_related("by"),
+        "differences": finance.displayed(
+            payout.differences.select_related("applied_to__payout", "snapshot")),
+        "total": finance.money(payout.total_amount),
+        "next_open": finance.next_open_payout(payout.person, payout.quarter),
+        "explanation_url": finance.attainment_url(payout.person_id, quarter),
+        "adjust_form": AdjustmentForm(),
+        "resolve_form": ResolveForm(),
+        "locked": payout.status in ("approved", "paid"),
+    }
+    return render(request, "finance/payout_review.html", context)
+
+
+def _status_change(request, payout, action):
+    if action == "approve":
+        services.payout_approve(payout_id=payout.id, user=request.user)
+        return "approved"
+    if action == "resubmit":
+        services.payout_resubmit(payout_id=payout.id, user=request.user)
+        return "sent back for approval"
+    if action == "reject":
+        form = RejectForm(request.POST)
+        if not form.is_valid():
+            raise PayoutError("A rejection needs a comment saying what to fix.")
+        services.payout_reject(payout_id=payout.id, user=request.user,
+                               comment=form.cleaned_data["comment"])
+        return "rejected"
+    form = PaidForm(request.POST)
+    if not form.is_valid():
+        raise PayoutError(f"Not marked paid. {_errors(form)}")
+    services.payout_mark_paid(payout_id=payout.id, user=request.user,
+                              paid_on=form.cleaned_data["paid_on"])
+    return "marked paid"
+
+
+@require_POST
+def payout_action(request, payout_id, action):
+    require_role(request.user, "finance")
+    payout = get_object_or_404(Payout.objects.select_related("person"), id=payout_id)
+    try:
+        done = _status_change(request, payout, action)
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{payout.person.name}'s {payout.quarter} payout {done}.")
+    return _back(request, "finance_payout", payout_id=payout.id)
+
+
+@require_POST
+def payout_adjust(request, payout_id):
+    require_role(request.user, "finance")
+    payout = get_object_or_404(Payout, id=payout_id)
+    form = AdjustmentForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise PayoutError(f"Not adjusted. {_errors(form)}")
+        services.payout_adjust(payout_id=payout.id, user=request.user,
+                               amount=form.cleaned_data["amount"],
+                               reason=form.cleaned_data["reason"])
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Adjustment added.")
+    return redirect("finance_payout", payout_id=payout.id)
+
+
+@require_POST
+def inquiry_resolve(request, inquiry_id):
+    require_role(request.user, "finance")
+    inquiry = get_object_or_404(Inquiry, id=inquiry_id)
+    form = ResolveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise PayoutError(f"Not answered. {_errors(form)}")
+        data = form.cleaned_data
+        finance.inquiry_resolve(inquiry_id=inquiry.id, user=request.user, answer=data["answer"],
+                                adjustment_amount=data["adjustment_amount"],
+                                resolve=not data["keep_open"])
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Inquiry answered." if form.cleaned_data["keep_open"]
+                         else "Inquiry resolved.")
+    return _back(request, "finance_payout", payout_id=inquiry.payout_id)
+
+
+@require_POST
+def difference_apply(request, difference_id):
+    require_role(request.user, "finance")
+    difference = get_object_or_404(ProposedAdjustment, id=difference_id)
+    try:
+        applied = finance.difference_apply(difference.id, request.user)
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Difference applied to {applied.applied_to.payout.quarter}.")
+    return _back(request, "finance_payout", payout_id=difference.payout_id)
+
+
+@require_POST
+def difference_dismiss(request, difference_id):
+    require_role(request.user, "finance")
+    difference = get_object_or_404(ProposedAdjustment, id=difference_id)
+    try:
+        finance.difference_dismiss(difference.id, request.user, request.POST.get("reason", ""))
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Difference dismissed.")
+    return _back(request, "finance_payout", payout_id=difference.payout_id)
+
+
+# ---------------------------------------------------------------------------------------
+# Plans
+
+
+def plans(request, quarter):
+    require_role(request.user, "finance")
+    rows = finance.plan_acceptances(quarter)
+    table = PlanAcceptanceTable(rows)
+    context = {
+        "quarter": quarter, "previous": quarter.previous(), "next": quarter.next(),
+        "table": table, "accepted": sum(1 for r in rows if r.acceptance), "count": len(rows),
+    }
+    return render(request, "finance/plans.html", context)
+
+
+@require_POST
+def plan_accept(request, quarter):
+    me = person_for_user(request.user)
+    if me is None:
+        raise Http404("No plan to acknowledge")
+    try:
+        acceptance, created = finance.plan_accept(person=me, quarter=quarter,
+                                                  user=request.user)
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"You acknowledged {acceptance.plan_version} for {quarter}."
+                         if created else f"You had already acknowledged your {quarter} plan.")
+    return redirect("finance_my_statements")
+
+
+# ---------------------------------------------------------------------------------------
+# Statements
+
+
+def my_statements(request):
+    me = person_for_user(request.user)
+    today_quarter = Quarter.containing(datetime.date.today())
+    context = {"me": me, "payouts": [], "plans": [], "team": []}
+    if me is not None:
+        payouts = finance.displayed(finance.statements_of(me), "total_amount")
+        quarters = sorted({today_quarter, today_quarter.next()}
+                          | {Quarter.parse(p.quarter) for p in payouts[:4]}, reverse=True)
+        context["payouts"] = payouts
+        context["plans"] = [(q, row) for q in quarters
+                            for row in finance.plan_acceptances(q, [me])]
+    if "manager" in roles_of(request.user):
+        try:
+            team_quarter = Quarter.parse(request.GET.get("quarter", ""))
+        except ValueError:
+            team_quarter = today_quarter.previous()
+        team = visible_people(request.user).exclude(id=me.id if me else None)
+        context["team_quarter"] = team_quarter
+        context["team"] = finance.displayed(finance.payouts_with_totals(
+            Payout.objects.filter(quarter=str(team_quarter), person__in=team)
+        ).order_by("person__name"), "total_amount")
+    return render(request, "finance/statements.html", context)
+
+
+def statement(request, person_id, quarter):
+    person = finance.get_statement_person(request.user, person_id)
+    own = person == person_for_user(request.user)
+    data = finance.statement_for(person, quarter)
+    context = {
+        "s": data,
+        "own": own,
+        "finance": "finance" in roles_of(request.user),
+        "printable": request.GET.get("print") == "1",
+        "form": InquiryForm(buckets=data.buckets) if own and data.payout else None,
+    }
+    return render(request, "finance/statement.html", context)
+
+
+@require_POST
+def inquiry_raise(request, person_id, quarter):
+    person = finance.get_statement_person(request.user, person_id)
+    payout = get_object_or_404(Payout, person=person, quarter=str(quarter))
+    data = finance.statement_for(person, quarter)
+    form = InquiryForm(request.POST, buckets=data.buckets)
+    try:
+        if not form.is_valid():
+            raise PayoutError(f"Not sent. {_errors(form)}")
+        finance.inquiry_raise(payout_id=payout.id, user=request.user,
+                              bucket=form.cleaned_data["bucket"], text=form.cleaned_data["text"])
+    except PayoutError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your question was sent to finance.")
+    return redirect("finance_statement", person_id=person.id, quarter=quarter)
