@@ -351,3 +351,21 @@ def payouts_export_rows(quarter: Quarter) -> list[list[str]]:
             total += adj.amount
         rows.append([*base, "total", f"{total:.2f}", *tail])
     return [[spreadsheet_safe(c) for c in row] for row in rows]
+
+
+def people_affected_by_accounts(account_ids, quarter: Quarter) -> list:
+    """Everyone whose figure for the quarter can depend on these accounts: their owners in
+    any role at some time in the quarter, and the owners of their deals closed in it."""
+    from django.db.models import Q as _Q
+
+    from accounts.models import Assignment, Deal, Person
+
+    owners = set(
+        Assignment.objects.filter(account_id__in=account_ids, start_date__lte=quarter.end)
+        .filter(_Q(end_date__isnull=True) | _Q(end_date__gte=quarter.start))
+        .values_list("owner_id", flat=True)
+    ) | set(
+        Deal.objects.filter(account_id__in=account_ids, closed_on__gte=quarter.start,
+                            closed_on__lte=quarter.end).values_list("owner_id", flat=True)
+    )
+    return list(Person.objects.filter(id__in=owners))
