@@ -58,6 +58,7 @@ WITH inv AS (
 SELECT COALESCE(use.account_id, inv.account_id), COALESCE(use.month, inv.month),
        use.amount, inv.amount, inv.paid, inv.ids
   FROM use FULL OUTER JOIN inv ON inv.account_id = use.account_id AND inv.month = use.month
+ ORDER BY 1, 2
 """
 
 

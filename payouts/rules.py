@@ -385,7 +385,7 @@ def _csm_revenue_retention(quarter, as_of, terms, person, accounts, target_overr
     paid_fraction = _guarantee(fraction, g)
 
     lines = []
-    for account, stint, base, months, end, is_counted, reason, why in rows:
+    for account, _stint, base, months, end, is_counted, reason, why in rows:
         contribution = ZERO
         if is_counted and sum_base > 0:
             contribution = (end.arr - floor * base) * tp / (sum_base * (target - floor))

@@ -189,7 +189,7 @@ def gather_inputs(
                 amount=rev.amount, history=rev.amount, unpaid=rev.unpaid)
 
     result = []
-    for person, plan, person_plan, version in planned:
+    for person, _plan, person_plan, version in planned:
         _role, cohort = roles[person.id]
         account_inputs = []
         for account_id, person_stints in stints[person.id].items():

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payouts import rules, selectors
 from accounts.models import Invoice
+from payouts import rules, selectors
 from payouts.models import (
     LOCKED_STATUSES,
     AttainmentSnapshot,
@@ -22,7 +23,7 @@ from payouts.models import (
 )
 from payouts.quarters import Quarter
 from payouts.rules import to_ratio
-from payouts.serialize import digest, jsonable
+from payouts.serialize import jsonable
 
 STALE_AFTER_SECONDS = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 
@@ -34,49 +35,69 @@ def _explanation(result: rules.Result) -> dict:
     return data
 
 
-def snapshot_store(*, person, version, inputs: rules.PlanInputs, run=None) -> AttainmentSnapshot:
-    """Compute one person's figure and store it, once per distinct set of inputs.
-
-    A rerun with the same inputs finds the existing row and only marks it as the latest.
-    """
-    payload = jsonable(inputs)
-    key = digest({"inputs": payload, "plan_version_id": version.id})
-    now = timezone.now()
-    updated = AttainmentSnapshot.objects.filter(
-        person=person, quarter=str(inputs.quarter), as_of=inputs.as_of, inputs_digest=key
-    ).update(computed_at=now, run=run)
-    if updated:
-        return AttainmentSnapshot.objects.get(
-            person=person, quarter=str(inputs.quarter), as_of=inputs.as_of, inputs_digest=key
-        )
-    result = rules.compute(inputs)
-    fields = dict(
-        final=result.final, plan_version=version, metric=to_ratio(result.metric),
-        bonus_fraction=to_ratio(result.bonus_fraction), amount=result.amount,
-        payable=result.payable, accounts_counted=result.accounts_counted,
-        accounts_excluded=result.accounts_excluded, inputs=payload,
-        explanation=_explanation(result), run=run, computed_at=now,
-    )
-    try:
-        with transaction.atomic():
-            snapshot, _ = AttainmentSnapshot.objects.get_or_create(
-                person=person, quarter=str(inputs.quarter), as_of=inputs.as_of,
-                inputs_digest=key, defaults=fields,
-            )
-    except IntegrityError:  # a concurrent run stored the same inputs first
-        snapshot = AttainmentSnapshot.objects.get(
-            person=person, quarter=str(inputs.quarter), as_of=inputs.as_of, inputs_digest=key
-        )
-    return snapshot
+def inputs_digest(version, inputs: rules.PlanInputs) -> str:
+    """A fingerprint of everything a figure depends on. The inputs are frozen dataclasses
+    built in a fixed order, so their repr is a faithful and cheap canonical form."""
+    return hashlib.sha256(repr((version.id, inputs)).encode()).hexdigest()
 
 
 def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None, run=None):
-    """Recompute the figures of everyone with a plan (or the given people); returns snapshots."""
-    snapshots = []
-    for person, version, _person_plan, inputs in selectors.gather_inputs(quarter, as_of, people):
-        snapshots.append(snapshot_store(person=person, version=version, inputs=inputs, run=run))
-        if run is not None:
-            recompute_run_progress(run=run)
+    """Recompute the figures of everyone with a plan (or the given people) and store one
+    snapshot per distinct set of inputs; returns the snapshots (big JSON fields deferred).
+
+    Set-based: the inputs come from a fixed number of queries, unchanged people are only
+    marked as the latest in one UPDATE, new figures are written in one INSERT. A rerun with
+    the same inputs writes no new row; two runs at once store each snapshot once.
+    """
+    gathered = selectors.gather_inputs(quarter, as_of, people)
+    if not gathered:
+        return []
+    label = str(quarter)
+    keys = {person.id: inputs_digest(version, inputs) for person, version, _pp, inputs in gathered}
+    existing = {
+        (person_id, key): snapshot_id
+        for snapshot_id, person_id, key in AttainmentSnapshot.objects.filter(
+            quarter=label, as_of=as_of, person_id__in=keys, inputs_digest__in=keys.values()
+        ).values_list("id", "person_id", "inputs_digest")
+    }
+    now = timezone.now()
+    new_rows = []
+    for person, version, _person_plan, inputs in gathered:
+        if (person.id, keys[person.id]) in existing:
+            continue
+        result = rules.compute(inputs)
+        new_rows.append(AttainmentSnapshot(
+            person=person, quarter=label, as_of=as_of, inputs_digest=keys[person.id],
+            final=result.final, plan_version=version, metric=to_ratio(result.metric),
+            bonus_fraction=to_ratio(result.bonus_fraction), amount=result.amount,
+            payable=result.payable, accounts_counted=result.accounts_counted,
+            accounts_excluded=result.accounts_excluded, inputs=jsonable(inputs),
+            explanation=_explanation(result), run=run, computed_at=now,
+        ))
+    with transaction.atomic():
+        if existing:
+            AttainmentSnapshot.objects.filter(id__in=existing.values()).update(
+                computed_at=now, run=run
+            )
+        if new_rows:
+            # A concurrent run may have stored the same inputs: the unique constraint keeps
+            # one row, and the UPDATE below marks it as the latest.
+            AttainmentSnapshot.objects.bulk_create(new_rows, ignore_conflicts=True)
+            AttainmentSnapshot.objects.filter(
+                quarter=label, as_of=as_of,
+                person_id__in=[r.person_id for r in new_rows],
+                inputs_digest__in=[r.inputs_digest for r in new_rows],
+            ).update(computed_at=now, run=run)
+    snapshots = list(
+        AttainmentSnapshot.objects.filter(quarter=label, as_of=as_of, person_id__in=keys)
+        .filter(inputs_digest__in=keys.values())
+        .defer("inputs", "explanation")
+        .select_related("person", "plan_version")
+        .order_by("person__email")
+    )
+    snapshots = [s for s in snapshots if keys.get(s.person_id) == s.inputs_digest]
+    if run is not None:
+        recompute_run_progress(run=run)
     return snapshots
 
 

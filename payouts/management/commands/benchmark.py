@@ -251,4 +251,4 @@ class Command(BaseCommand):
         lines.append(("recompute peak memory", fmt("peak_rss_mb", " MB"), "", "target < 500 MB"))
         widths = [max(len(str(line[i])) for line in lines) for i in range(4)]
         for line in lines:
-            self.stdout.write("  ".join(str(c).ljust(w) for c, w in zip(line, widths)))
+            self.stdout.write("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
