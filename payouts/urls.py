@@ -1,8 +1,14 @@
 from django.urls import path
 
-from accounts import views
+from payouts import views
 
 urlpatterns = [
-    path("attainment/", views.home, name="my_attainment"),
-    path("recompute/", views.home, name="recompute"),
+    path("attainment/", views.my_attainment, name="my_attainment"),
+    path("people/<int:person_id>/attainment/", views.person_attainment,
+         name="person_attainment"),
+    path("people/<int:person_id>/at-risk/", views.person_at_risk, name="person_at_risk"),
+    path("recompute/", views.recompute, name="recompute"),
+    path("recompute/<int:run_id>/", views.recompute_run, name="recompute_run"),
+    path("recompute/<int:run_id>/progress.json", views.recompute_progress,
+         name="recompute_progress"),
 ]

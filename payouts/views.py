@@ -1,0 +1,637 @@
+"""Pages about what people earn: attainment, accounts at risk, and recompute from the site.
+
+Each view checks access first (404 for people the user may not see, 403 for pages of a role
+they do not hold). The attainment page reads stored snapshots only: it never recomputes a
+figure, so what it shows is what the nightly job (or a recompute) stored, with its inputs.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from kombu.exceptions import OperationalError as BrokerError
+
+from accounts.models import Invoice, InvoiceKind, InvoiceStatus
+from accounts.permissions import person_for_user, require_role, roles_of
+from accounts.revenue import run_rate_arr
+from accounts.selectors import get_person_for_user
+from payouts import risk, selectors, tasks
+from payouts.models import AttainmentSnapshot, PlanKind, QuotaAmendment, RecomputeRun
+from payouts.quarters import Quarter, add_months
+from payouts.rules import to_cents
+from payouts.tables import (
+    AccountChangeTable,
+    AccountLineTable,
+    Curve,
+    DealLineTable,
+    PreviousQuarterTable,
+    RecomputeRunTable,
+    RiskTable,
+    account_url,
+    bucket_label,
+    format_money,
+    format_percent,
+    to_decimal,
+)
+
+ZERO = Decimal("0")
+RECOMPUTE_ROLES = ("manager", "finance", "revops")
+AT_RISK_ON_ATTAINMENT_PAGE = 5
+EARLIER_QUARTERS_SHOWN = 8
+RECENT_RUNS_SHOWN = 10
+METRIC_LABELS = {
+    PlanKind.CSM_REVENUE_RETENTION: "Revenue retention",
+    PlanKind.LOGO_RETENTION: "Logo retention",
+    PlanKind.AE_COMMISSION: "Quota attainment (ARR added / quota)",
+}
+
+
+def _quarter(request) -> Quarter:
+    """`?quarter=2025Q2`, else the quarter of today."""
+    text = request.GET.get("quarter", "").strip()
+    if not text:
+        return Quarter.containing(datetime.date.today())
+    try:
+        return Quarter.parse(text)
+    except ValueError:
+        raise Http404(f"{text!r} is not a quarter like 2025Q2") from None
+
+
+def _day(request) -> datetime.date:
+    """`?on=YYYY-MM-DD`, else today."""
+    try:
+        return datetime.date.fromisoformat(request.GET.get("on", ""))
+    except ValueError:
+        return datetime.date.today()
+
+
+def _can_recompute(user) -> bool:
+    return bool(roles_of(user) & set(RECOMPUTE_ROLES))
+
+
+# ---------------------------------------------------------------------------------------
+# Attainment
+
+
+def my_attainment(request):
+    me = person_for_user(request.user)
+    if me is None:
+        return render(request, "payouts/attainment.html", {"person": None, "own": True})
+    return _attainment(request, me, own=True)
+
+
+def person_attainment(request, person_id):
+    person = get_person_for_user(request.user, person_id)
+    return _attainment(request, person, own=person == person_for_user(request.user))
+
+
+def _attainment(request, person, *, own):
+    quarter = _quarter(request)
+    today = datetime.date.today()
+    current = Quarter.containing(today)
+    snapshot = selectors.latest_snapshots(quarter, people=[person]).first()
+    context = {
+        "person": person,
+        "own": own,
+        "quarter": quarter,
+        "previous_quarter": quarter.previous(),
+        "next_quarter": quarter.next() if quarter < current else None,
+        "is_current": quarter == current,
+        "can_recompute": _can_recompute(request.user),
+        "snapshot": snapshot,
+        "earlier": _earlier_quarters(person, quarter),
+    }
+    if snapshot is not None:
+        context.update(_snapshot_figures(snapshot))
+        previous = (
+            AttainmentSnapshot.objects.filter(person=person, quarter=str(quarter))
+            .exclude(id=snapshot.id)
+            .select_related("plan_version")
+            .order_by("-computed_at", "-id")
+            .first()
+        )
+        context["changes"] = _changes(previous, snapshot) if previous else None
+    if quarter == current:
+        rows = risk.at_risk(person, quarter, today)
+        context["risk_count"] = len(rows)
+        context["risk_table"] = _risk_table(rows[:AT_RISK_ON_ATTAINMENT_PAGE])
+    return render(request, "payouts/attainment.html", context)
+
+
+def _snapshot_figures(snapshot: AttainmentSnapshot) -> dict:
+    """What the page shows of one stored snapshot, from its explanation and inputs."""
+    explanation, inputs = snapshot.explanation, snapshot.inputs
+    plan = snapshot.plan_version.plan
+    quarter = Quarter.parse(snapshot.quarter)
+    figures = explanation.get("figures", {})
+    target_pay = to_decimal(explanation["target_pay"])
+
+    lines = explanation.get("accounts", [])
+    run_rates = run_rate_arr([line["account_id"] for line in lines], snapshot.as_of)
+    account_rows = [_account_row(line, run_rates) for line in lines]
+    account_rows.sort(key=lambda r: (not r["counted"], r["name"].lower(), r["external_id"]))
+    logo = plan == PlanKind.LOGO_RETENTION
+    account_table = AccountLineTable(
+        account_rows, prefix="acc-",
+        baseline_label="Month tested" if logo else "Baseline ARR (months)",
+        end_label="12 × that month" if logo else "End ARR",
+    )
+
+    deal_rows = [_deal_row(deal) for deal in explanation.get("deals", [])]
+    parts = [{
+        "label": "Accounts",
+        "why": f"sum of the contributions of {len(account_rows)} account(s) above",
+        "value": sum((to_cents(r["contribution"]) for r in account_rows), ZERO),
+    }]
+    if plan == PlanKind.AE_COMMISSION:
+        parts.append({
+            "label": "Deals",
+            "why": f"sum of the commissions of {len(deal_rows)} deal(s) below",
+            "value": sum((to_cents(r["commission"]) for r in deal_rows), ZERO),
+        })
+    for adjustment in explanation.get("adjustments", []):
+        if not to_cents(to_decimal(adjustment["contribution"])):
+            continue  # a difference of a fraction of a cent: the rounding line carries it
+        parts.append({"label": bucket_label(adjustment["label"]), "why": adjustment["why"],
+                      "value": to_decimal(adjustment["contribution"])})
+    # Each part is printed to the cent; what that leaves over is shown, so the column adds up.
+    rounding = snapshot.amount - sum((to_cents(p["value"]) for p in parts), ZERO)
+    if rounding:
+        parts.append({"label": "Rounding", "why": "each line above is rounded to the cent",
+                      "value": rounding})
+    for part in parts:
+        part["shown"] = format_money(part["value"])
+
+    payout_lines = [{"bucket": bucket, "label": bucket_label(bucket),
+                     "amount": format_money(amount)}
+                    for bucket, amount in explanation.get("lines", {}).items()]
+    context = {
+        "plan": plan,
+        "plan_label": snapshot.plan_version.get_plan_display(),
+        "metric_label": METRIC_LABELS.get(plan, "Metric"),
+        "cutoff": quarter.cutoff,
+        "amount": format_money(snapshot.amount),
+        "payable": format_money(snapshot.payable),
+        "held_back": format_money(snapshot.amount - snapshot.payable),
+        "target_pay": format_money(target_pay),
+        "fraction": format_percent(snapshot.bonus_fraction),
+        "metric": format_percent(snapshot.metric),
+        "notes": explanation.get("notes", []),
+        "curve": _curve(snapshot, figures),
+        "payout_lines": payout_lines,
+        "account_table": account_table,
+        "parts": parts,
+        "guarantee_share": format_percent(figures.get("guarantee_share") or 0),
+        "has_guarantee": bool(to_decimal(figures.get("guarantee_share") or 0)),
+    }
+    if plan == PlanKind.AE_COMMISSION:
+        context.update(_ae_figures(snapshot, quarter, inputs, figures, deal_rows))
+    return context
+
+
+def _account_row(line: dict, run_rates: dict) -> dict:
+    months = line.get("baseline_months") or []
+    return {
+        "account_id": line["account_id"],
+        "external_id": line["external_id"],
+        "name": line["name"],
+        "url": account_url(line["account_id"]),
+        "baseline_arr": to_decimal(line.get("baseline_arr")),
+        "baseline_months": months[0] if len(months) == 1 else (
+            f"{months[0]} to {months[-1]}" if months else ""),
+        "run_rate_arr": run_rates.get(line["account_id"]),
+        "end_arr": to_decimal(line.get("end_arr")),
+        "unpaid": to_decimal(line.get("unpaid")) or None,
+        "contribution": to_decimal(line.get("contribution")) or ZERO,
+        "counted": line["counted"],
+        "retained": line.get("retained"),
+        "reason": line.get("reason", ""),
+        "why": line.get("why", ""),
+    }
+
+
+def _deal_row(deal: dict) -> dict:
+    return {
+        "external_id": deal["external_id"],
+        "account_external_id": deal["account_external_id"],
+        "bucket": deal["bucket"],
+        "closed_on": deal["closed_on"],
+        "arr": to_decimal(deal["arr"]),
+        "rate": to_decimal(deal["rate"]),
+        "commission": to_decimal(deal["commission"]),
+        "paid_share": to_decimal(deal["paid_share"]),
+        "payable": to_decimal(deal["payable"]),
+        "why": deal["why"],
+    }
+
+
+def _ae_figures(snapshot, quarter, inputs, figures, deal_rows) -> dict:
+    """An AE's deals, quota with its amendments, and the accounts moved in or out."""
+    moves = []
+    for account in inputs.get("accounts", []):
+        for stint in account.get("stints", []):
+            start = datetime.date.fromisoformat(stint["start"])
+            if quarter.start < start <= quarter.end:
+                moves.append({"day": start, "external_id": account["external_id"],
+                              "name": account["name"], "url": account_url(account["account_id"]),
+                              "move": "moved in" + (" (inherited)" if stint["inherited"] else "")})
+            if stint.get("end"):
+                end = datetime.date.fromisoformat(stint["end"])
+                if quarter.start <= end < quarter.end:
+                    moves.append({"day": end, "external_id": account["external_id"],
+                                  "name": account["name"],
+                                  "url": account_url(account["account_id"]),
+                                  "move": "moved out (last day)"})
+    moves.sort(key=lambda m: (m["day"], m["external_id"]))
+    amendments = (
+        QuotaAmendment.objects.filter(person_plan__person_id=snapshot.person_id,
+                                      person_plan__quarter=snapshot.quarter)
+        .select_related("amended_by")
+        .order_by("amended_at")
+    )
+    bucket_arr = figures.get("bucket_arr", {})
+    return {
+        "deal_table": DealLineTable(deal_rows, prefix="deal-"),
+        "quota": format_money(inputs.get("quota")) if inputs.get("quota") else None,
+        "amendments": [
+            {"when": a.amended_at, "by": a.amended_by, "reason": a.reason,
+             "before": format_money(a.previous_quota), "after": format_money(a.new_quota)}
+            for a in amendments
+        ],
+        "moves": moves,
+        "bucket_arr": [{"label": bucket_label(b), "arr": format_money(v)}
+                       for b, v in bucket_arr.items()],
+        "churn": format_money(figures.get("churn") or 0),
+        "arr_added": format_money(figures.get("arr_added") or 0),
+    }
+
+
+def _curve(snapshot, figures) -> Curve | None:
+    """The plan's curve from the terms the figure used: floor and target as computed (a
+    person's own target included), the cap from the plan version."""
+    version = snapshot.plan_version
+    plan = version.plan
+    if plan == PlanKind.AE_COMMISSION:
+        if snapshot.metric is None:
+            return None
+        # With the default rates, bucket ARR equal to the quota pays 100% of target pay.
+        floor, target, cap = ZERO, Decimal(1), version.fraction_cap
+    else:
+        floor = to_decimal(figures.get("floor")) or version.floor or ZERO
+        target = to_decimal(figures.get("target")) or version.target
+        cap = version.fraction_cap
+        if plan == PlanKind.LOGO_RETENTION and cap is None:
+            cap = Decimal(1)  # the logo plan is always clamped to 100%
+        if target is None or target == floor:
+            return None
+    return Curve(label=METRIC_LABELS.get(plan, "Metric"), floor=floor, target=target, cap=cap,
+                 metric=snapshot.metric)
+
+
+def _earlier_quarters(person, quarter: Quarter) -> PreviousQuarterTable:
+    snapshots = (
+        AttainmentSnapshot.objects.filter(person=person, quarter__lt=str(quarter))
+        .select_related("plan_version")
+        .order_by("-quarter", "-computed_at", "-id")
+        .distinct("quarter")[:EARLIER_QUARTERS_SHOWN]
+    )
+    base = _attainment_url(person)
+    rows = [{
+        "quarter": s.quarter,
+        "url": f"{base}?quarter={s.quarter}",
+        "plan": f"{s.plan_version.get_plan_display()} v{s.plan_version.version}",
+        "as_of": s.as_of.isoformat(),
+        "status": "final" if s.final else "projected",
+        "metric": s.metric,
+        "bonus_fraction": s.bonus_fraction,
+        "amount": s.amount,
+        "payable": s.payable,
+    } for s in snapshots]
+    return PreviousQuarterTable(rows, prefix="q-")
+
+
+def _attainment_url(person) -> str:
+    return reverse("person_attainment", args=[person.id])
+
+
+# ---------------------------------------------------------------------------------------
+# What changed between two snapshots of one person and quarter
+
+
+def _month_figures(inputs: dict) -> dict:
+    """{(account id, month): (amount, history, unpaid, late)} of a snapshot's inputs."""
+    found = {}
+    for account in inputs.get("accounts", []):
+        for month, figure in account.get("revenue", {}).items():
+            found[(account["account_id"], datetime.date.fromisoformat(month))] = tuple(
+                to_decimal(figure.get(key)) or ZERO
+                for key in ("amount", "history", "unpaid", "late")
+            )
+    return found
+
+
+def _paid_by(snapshot) -> datetime.date:
+    """The last day a payment counts in this snapshot: the cutoff in final figures."""
+    quarter = Quarter.parse(snapshot.quarter)
+    return quarter.cutoff if snapshot.final else snapshot.as_of
+
+
+def _changes(previous, latest) -> dict:
+    before_exp, now_exp = previous.explanation, latest.explanation
+    before_lines = {a["account_id"]: a for a in before_exp.get("accounts", [])}
+    now_lines = {a["account_id"]: a for a in now_exp.get("accounts", [])}
+    names = {**before_lines, **now_lines}
+
+    notes = []
+    if previous.as_of != latest.as_of:
+        notes.append(f"The as-of date moved from {previous.as_of} to {latest.as_of}: "
+                     "facts dated in between now count, and more months may be complete.")
+    if latest.final and not previous.final:
+        notes.append("The figures are final now: only money paid by the cutoff counts.")
+    if previous.plan_version_id != latest.plan_version_id:
+        notes.append(f"The plan changed from {previous.plan_version} to {latest.plan_version}.")
+    for key, label in (("quota", "quota"), ("target", "target")):
+        was, now = previous.inputs.get(key), latest.inputs.get(key)
+        if was != now:
+            shown = format_money if key == "quota" else format_percent
+            notes.append(f"The {label} changed from "
+                         f"{'none' if was is None else shown(was)} to "
+                         f"{'none' if now is None else shown(now)}.")
+
+    baselines = [
+        sum((to_decimal(a.get("baseline_arr")) or ZERO for a in lines.values() if a["counted"]),
+            ZERO)
+        for lines in (before_lines, now_lines)
+    ]
+    if latest.plan_version.plan == PlanKind.CSM_REVENUE_RETENTION and baselines[0] != baselines[1]:
+        notes.append(f"The counted accounts' baseline ARR went from {format_money(baselines[0])} "
+                     f"to {format_money(baselines[1])}: every account's contribution is measured "
+                     "against that total, so each moved a little.")
+
+    rows, shown_total = [], ZERO
+    for account_id in sorted(names, key=lambda i: (names[i]["name"].lower(), i)):
+        was, now = before_lines.get(account_id), now_lines.get(account_id)
+        end_was = to_decimal(was.get("end_arr")) if was else None
+        end_now = to_decimal(now.get("end_arr")) if now else None
+        c_was = to_decimal(was["contribution"]) if was else ZERO
+        c_now = to_decimal(now["contribution"]) if now else ZERO
+        counted_was, counted_now = bool(was and was["counted"]), bool(now and now["counted"])
+        if end_was == end_now and c_was == c_now and counted_was == counted_now:
+            continue
+        if was is None:
+            note = "new in the figures"
+        elif now is None:
+            note = "no longer in the figures"
+        elif counted_was != counted_now:
+            note = ("now counted: " if counted_now else "no longer counted: ") + now["why"]
+        else:
+            note = ""
+        delta = to_cents(c_now) - to_cents(c_was)
+        shown_total += delta
+        line = now or was
+        rows.append({
+            "account_id": account_id, "external_id": line["external_id"], "name": line["name"],
+            "url": account_url(account_id),
+            "end_before": end_was, "end_now": end_now,
+            "end_delta": None if end_was is None and end_now is None
+            else (end_now or ZERO) - (end_was or ZERO),
+            "contribution_before": c_was, "contribution_now": c_now,
+            "contribution_delta": delta, "note": note,
+        })
+    rows.sort(key=lambda r: -abs(r["contribution_delta"]))  # the biggest moves first
+    amount_delta = latest.amount - previous.amount
+    return {
+        "previous": previous,
+        "amount_before": format_money(previous.amount),
+        "amount_now": format_money(latest.amount),
+        "amount_delta": format_money(amount_delta, signed=True),
+        "metric_before": format_percent(previous.metric),
+        "metric_now": format_percent(latest.metric),
+        "notes": notes,
+        "table": AccountChangeTable(rows, prefix="chg-"),
+        "rest": format_money(amount_delta - shown_total, signed=True),
+        "events": _invoice_events(previous, latest, names) + _deal_events(previous, latest),
+    }
+
+
+def _invoice_events(previous, latest, names) -> list[str]:
+    """Name the usage invoices behind every month whose revenue changed between the two
+    snapshots' inputs: issued or paid between them, or (when no date explains it) the
+    month's invoices as they stand now."""
+    before, now = _month_figures(previous.inputs), _month_figures(latest.inputs)
+    # Accounts that entered or left the figures are named in the table; here, the revenue of
+    # accounts in both.
+    both = {a for a, _m in before} & {a for a, _m in now}
+    nothing = (ZERO, ZERO, ZERO, ZERO)
+    changed = sorted(k for k in before.keys() | now.keys()
+                     if k[0] in both and before.get(k, nothing) != now.get(k, nothing))
+    if not changed:
+        return []
+    for inputs in (previous.inputs, latest.inputs):
+        for account in inputs.get("accounts", []):
+            names.setdefault(account["account_id"], account)
+    months = sorted({month for _account, month in changed})
+    invoices = defaultdict(list)
+    for row in (
+        Invoice.objects.filter(
+            account_id__in={account for account, _month in changed}, kind=InvoiceKind.USAGE,
+            period_start__gte=months[0], period_start__lt=add_months(months[-1], 1),
+        )
+        .order_by("period_start", "external_id")
+        .values("account_id", "external_id", "issued_on", "period_start", "amount", "status",
+                "paid_on")
+    ):
+        invoices[(row["account_id"], row["period_start"].replace(day=1))].append(row)
+
+    paid_before, paid_now = _paid_by(previous), _paid_by(latest)
+    events = []
+    for key in changed:
+        account_id, month = key
+        prefix = f"{names[account_id]['external_id']} {month:%Y-%m}: "
+        found = []
+        for inv in invoices.get(key, []):
+            money = format_money(inv["amount"])
+            known_then = inv["issued_on"] <= previous.as_of
+            known_now = inv["issued_on"] <= latest.as_of
+            if inv["status"] == InvoiceStatus.VOID:
+                if known_then and known_now:
+                    found.append(f"invoice {inv['external_id']} ({money}) is void: "
+                                 "it no longer counts")
+                continue
+            if known_now and not known_then:
+                found.append(f"invoice {inv['external_id']} issued on {inv['issued_on']}: "
+                             f"+{money}")
+            elif known_then and not known_now:
+                found.append(f"invoice {inv['external_id']} issued on {inv['issued_on']}, "
+                             f"after the as-of date now: -{money}")
+            was_paid = inv["status"] == InvoiceStatus.PAID and inv["paid_on"] <= paid_before
+            is_paid = inv["status"] == InvoiceStatus.PAID and inv["paid_on"] <= paid_now
+            if known_now and is_paid and not was_paid:
+                found.append(f"invoice {inv['external_id']} paid on {inv['paid_on']}: +{money}")
+            elif known_now and was_paid and not is_paid:
+                found.append(f"invoice {inv['external_id']} no longer counts as paid "
+                             f"by {paid_now}: -{money}")
+        if not found:
+            was, is_ = before.get(key, nothing), now.get(key, nothing)
+            text = f"revenue {format_money(was[0])} → {format_money(is_[0])}"
+            if was[2] != is_[2]:
+                text += f", unpaid {format_money(was[2])} → {format_money(is_[2])}"
+            if was[1] != is_[1] and was[1] != was[0]:
+                text += f", history {format_money(was[1])} → {format_money(is_[1])}"
+            listed = [f"{inv['external_id']} {format_money(inv['amount'])} {inv['status']}"
+                      + (f" on {inv['paid_on']}" if inv["paid_on"] else "")
+                      for inv in invoices.get(key, [])]
+            text += (f" (its invoices now: {'; '.join(listed)})" if listed
+                     else " (a usage figure changed)")
+            found.append(text)
+        events.extend(prefix + event for event in found)
+    return events
+
+
+def _deal_events(previous, latest) -> list[str]:
+    """Deals closed since the previous snapshot, and contract invoices paid in between."""
+    before = {d["external_id"]: d for d in previous.explanation.get("deals", [])}
+    now = {d["external_id"]: d for d in latest.explanation.get("deals", [])}
+    events = [f"deal {ext} closed on {d['closed_on']}: commission "
+              f"{format_money(d['commission'], signed=True)}"
+              for ext, d in now.items() if ext not in before]
+    events += [f"deal {ext} no longer counts in the quarter" for ext in before if ext not in now]
+    moved = [ext for ext, d in now.items()
+             if ext in before and d["paid_share"] != before[ext]["paid_share"]]
+    if moved:
+        low, high = sorted((_paid_by(previous), _paid_by(latest)))
+        for inv in (
+            Invoice.objects.filter(deal_external_id__in=moved, kind=InvoiceKind.CONTRACT,
+                                   status=InvoiceStatus.PAID, paid_on__gt=low,
+                                   paid_on__lte=high)
+            .order_by("paid_on", "external_id")
+            .values("external_id", "deal_external_id", "paid_on", "amount")
+        ):
+            events.append(f"invoice {inv['external_id']} of deal {inv['deal_external_id']} "
+                          f"paid on {inv['paid_on']}: +{format_money(inv['amount'])}")
+        for ext in moved:
+            events.append(f"deal {ext}: payable now {format_money(before[ext]['payable'])} → "
+                          f"{format_money(now[ext]['payable'])} "
+                          f"({format_percent(now[ext]['paid_share'])} paid)")
+    return events
+
+
+# ---------------------------------------------------------------------------------------
+# At risk
+
+
+def person_at_risk(request, person_id):
+    person = get_person_for_user(request.user, person_id)
+    on = _day(request)
+    quarter = Quarter.containing(on)
+    rows = risk.at_risk(person, quarter, on)
+    return render(request, "payouts/at_risk.html", {
+        "person": person,
+        "own": person == person_for_user(request.user),
+        "on": on,
+        "today": datetime.date.today(),
+        "quarter": quarter,
+        "table": _risk_table(rows),
+        "count": len(rows),
+    })
+
+
+def _risk_table(rows: list[risk.RiskRow]) -> RiskTable:
+    return RiskTable([{
+        "account_id": r.account_id, "external_id": r.external_id, "name": r.name,
+        "url": account_url(r.account_id), "reasons": r.reasons, "impact": r.impact,
+    } for r in rows], prefix="risk-")
+
+
+# ---------------------------------------------------------------------------------------
+# Recompute
+
+
+class RecomputeForm(forms.Form):
+    quarter = forms.CharField(max_length=6, help_text="e.g. 2025Q2")
+    as_of = forms.DateField(label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_quarter(self):
+        try:
+            return Quarter.parse(self.cleaned_data["quarter"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean(self):
+        data = super().clean()
+        quarter, as_of = data.get("quarter"), data.get("as_of")
+        if quarter and as_of:
+            if as_of < quarter.start:
+                self.add_error("as_of", f"{quarter} starts on {quarter.start}: compute it as "
+                                        "of that day or later.")
+            if as_of > datetime.date.today():
+                self.add_error("as_of", "The as-of date cannot be in the future.")
+        return data
+
+
+def recompute(request):
+    """Start a recompute of a quarter for everyone (managers, finance, RevOps)."""
+    require_role(request.user, *RECOMPUTE_ROLES)
+    today = datetime.date.today()
+    if request.method == "POST":
+        form = RecomputeForm(request.POST)
+        if form.is_valid():
+            quarter, as_of = form.cleaned_data["quarter"], form.cleaned_data["as_of"]
+            running_before = set(RecomputeRun.objects.filter(
+                quarter=str(quarter), as_of=as_of, status=RecomputeRun.Status.RUNNING,
+            ).values_list("id", flat=True))
+            try:
+                # The fan-out runs here, so that the run's id is known: it creates the run
+                # and enqueues one task per person (or joins the run already going).
+                run_id = tasks.recompute_quarter(str(quarter), as_of.isoformat(),
+                                                 request.user.id)
+            except BrokerError:
+                # The run was created but nothing reached the queue: mark it failed so that a
+                # retry can start at once instead of joining a run that will never progress.
+                RecomputeRun.objects.filter(
+                    quarter=str(quarter), as_of=as_of, status=RecomputeRun.Status.RUNNING,
+                    done=0,
+                ).exclude(id__in=running_before).update(status=RecomputeRun.Status.FAILED)
+                messages.error(request, "The task queue cannot be reached: nothing was "
+                                        "recomputed. Try again in a minute.")
+                return redirect("recompute")
+            if run_id in running_before:
+                messages.info(request, f"A recompute of {quarter} as of {as_of} was already "
+                                       "running: here it is.")
+            return redirect("recompute_run", run_id=run_id)
+    else:
+        quarter = request.GET.get("quarter") or str(Quarter.containing(today))
+        form = RecomputeForm(initial={"quarter": quarter, "as_of": today})
+    return render(request, "payouts/recompute.html", {
+        "form": form,
+        "runs": _recent_runs(),
+    })
+
+
+def recompute_run(request, run_id):
+    require_role(request.user, *RECOMPUTE_ROLES)
+    run = get_object_or_404(RecomputeRun.objects.select_related("started_by"), id=run_id)
+    return render(request, "payouts/recompute_run.html", {
+        "run": run,
+        "percent": (run.done * 100 // run.total) if run.total else 100,
+        "runs": _recent_runs(),
+    })
+
+
+def recompute_progress(request, run_id):
+    require_role(request.user, *RECOMPUTE_ROLES)
+    run = get_object_or_404(RecomputeRun, id=run_id)
+    return JsonResponse({"status": run.status, "done": run.done, "total": run.total})
+
+
+def _recent_runs() -> RecomputeRunTable:
+    return RecomputeRunTable(
+        RecomputeRun.objects.select_related("started_by")[:RECENT_RUNS_SHOWN], prefix="run-"
+    )
