@@ -17,10 +17,11 @@ STATUS_BADGE = {"approved": "green", "paid": "green", "rejected": "red", "draft"
 
 
 class QueueFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=PayoutStatus.choices, empty_label="Any status")
+    status = django_filters.ChoiceFilter(choices=PayoutStatus.choices, label="Status",
+                                         empty_label="Any status")
     team = django_filters.ChoiceFilter(field_name="person__team", choices=Team.choices,
-                                       empty_label="Any team")
-    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role",
+                                       label="Team", empty_label="Any team")
+    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role", label="Role",
                                        empty_label="Any role")
 
     class Meta:

@@ -163,10 +163,13 @@ def payout_review(request, payout_id):
     require_role(request.user, "finance")
     payout = finance.get_payout_for_finance(request.user, payout_id)
     quarter = Quarter.parse(payout.quarter)
+    statement = finance.statement_for(payout.person, quarter)
+    for inquiry in statement.open_inquiries:
+        inquiry.form = ResolveForm(auto_id=f"id_inquiry{inquiry.id}_%s")
     context = {
         "payout": payout,
         "quarter": quarter,
-        "statement": finance.statement_for(payout.person, quarter),
+        "statement": statement,
         "events": payout.events.select_related("by"),
         "differences": finance.displayed(
             payout.differences.select_related("applied_to__payout", "snapshot")),
@@ -174,7 +177,6 @@ def payout_review(request, payout_id):
         "next_open": finance.next_open_payout(payout.person, payout.quarter),
         "explanation_url": finance.attainment_url(payout.person_id, quarter),
         "adjust_form": AdjustmentForm(),
-        "resolve_form": ResolveForm(),
         "locked": payout.status in ("approved", "paid"),
     }
     return render(request, "finance/payout_review.html", context)
