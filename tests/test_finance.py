@@ -24,7 +24,7 @@ from payouts.models import (
 )
 from payouts.quarters import Quarter
 from payouts.services import PayoutError, payout_adjust, payout_approve, quarter_close
-from tests.conftest import make_user
+from tests.conftest import make_person, make_user
 from tests.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
@@ -82,6 +82,24 @@ def test_the_queue_shows_every_payout_with_totals_to_the_cent(closed, users, cli
     assert "AE past ramp, no quota" in html
     assert not finance.needs_quota(rows["alice@example.com"], Q2)
     assert finance.needs_quota(rows["charlie@example.com"], Q2)
+
+
+@pytest.mark.django_db
+def test_the_queue_reads_the_same_number_of_queries_whatever_the_number_of_payouts(
+        closed, client_for):
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(10):  # joined in 2025Q3: payouts there, not in 2025Q2
+        make_person(f"new{i}@example.com", roles=["ae"], team="sales", start=D(2025, 7, 1))
+    close(Q3, D(2025, 10, 20))
+    client = client_for("fiona")
+    counts = []
+    for quarter, payouts in (("2025Q2", 3), ("2025Q3", 13)):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/finance/{quarter}/")
+        assert len(response.context["table"].data) == payouts
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
 
 
 @pytest.mark.django_db
