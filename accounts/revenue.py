@@ -42,7 +42,8 @@ WITH inv AS (
            SUM(i.amount) AS amount,
            COALESCE(SUM(i.amount) FILTER (WHERE i.status = 'paid'
                                           AND i.paid_on <= %(paid_by)s::date), 0) AS paid,
-           array_agg(i.external_id ORDER BY i.external_id) AS ids
+           CASE WHEN %(with_invoices)s
+                THEN array_agg(i.external_id ORDER BY i.external_id) END AS ids
       FROM accounts_invoice i
      WHERE i.account_id = ANY(%(ids)s)
        AND i.kind = 'usage' AND i.status <> 'void'
@@ -69,13 +70,15 @@ def monthly_revenue(
     *,
     as_of: datetime.date,
     paid_by: datetime.date | None = None,
+    with_invoices: bool = True,
 ) -> dict[tuple[int, datetime.date], MonthRevenue]:
     """Revenue by (account id, first day of month) for the months first..last inclusive.
 
     `amount` counts every non-void usage invoice issued on or before as_of; `paid` the part
     paid on or before `paid_by` (default as_of): final figures read `paid` with the cutoff,
     baselines and projections read `amount`. Months with no usage row and no invoice are
-    absent: read them with `.get(key, NO_REVENUE)`.
+    absent: read them with `.get(key, NO_REVENUE)`. Without `with_invoices` the invoice ids
+    are not gathered (the recompute does not need them).
     """
     ids = list(account_ids)
     if not ids:
@@ -86,6 +89,7 @@ def monthly_revenue(
         "after": add_months(last_month.replace(day=1), 1),
         "as_of": as_of,
         "paid_by": paid_by or as_of,
+        "with_invoices": with_invoices,
     }
     result = {}
     with connection.cursor() as cursor:

@@ -7,7 +7,8 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db import connection
+from django.db.models import Q, Sum
 
 from accounts.models import Account, Assignment, Deal, Invoice, Person, Role
 from accounts.revenue import monthly_revenue
@@ -113,14 +114,18 @@ def gather_inputs(
     condition = Q()
     for person_id, (role, _cohort) in roles.items():
         condition |= Q(owner_id=person_id, role=role)
-    rows = (
+    held = (
         Assignment.objects.filter(condition)
         .filter(start_date__lte=last_day)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=quarter.start))
-        .values_list("owner_id", "account_id", "start_date", "end_date", "inherited")
-        .order_by("start_date")
     )
-    for owner_id, account_id, start, end, inherited in rows:
+    rows = held.values_list(
+        "owner_id", "account_id", "start_date", "end_date", "inherited", "role"
+    ).order_by("start_date")
+    ae_account_ids = set()
+    for owner_id, account_id, start, end, inherited, role in rows:
+        if role == "ae":
+            ae_account_ids.add(account_id)
         known_end = end if end is not None and end <= as_of else None
         stints[owner_id][account_id].append(rules.Stint(start, known_end, inherited))
         account_ids.add(account_id)
@@ -160,24 +165,24 @@ def gather_inputs(
             ))
         converted = set(
             Deal.objects.filter(
-                kind="monthly_to_annual", stage="won", account_id__in=account_ids,
+                kind="monthly_to_annual", stage="won",
+                account_id__in=held.filter(role="ae").values("account_id"),
                 closed_on__gte=quarter.start, closed_on__lte=last_day,
             ).values_list("account_id", flat=True)
         )
 
     accounts = {
         a["id"]: a
-        for a in Account.objects.filter(id__in=account_ids).values(
+        for a in Account.objects.filter(id__in=held.values("account_id")).values(
             "id", "external_id", "name", "billing", "annual_contract_value", "contract_end"
         )
     }
-    paid_counts = dict(
-        Invoice.objects.filter(account_id__in=account_ids, status="paid", paid_on__lte=as_of)
-        .values("account_id").annotate(n=Count("id")).values_list("account_id", "n")
+    paid_counts = paid_invoice_counts(
+        [i for i in ae_account_ids if accounts[i]["billing"] == "monthly"], as_of
     )
     revenue = monthly_revenue(
         account_ids, add_months(quarter.start, -3), quarter.months[-1],
-        as_of=as_of, paid_by=paid_by,
+        as_of=as_of, paid_by=paid_by, with_invoices=False,
     )
     figures = defaultdict(dict)
     for (account_id, month), rev in revenue.items():
@@ -219,6 +224,25 @@ def gather_inputs(
         )
         result.append((person, version, person_plan, inputs))
     return result
+
+
+def paid_invoice_counts(account_ids, as_of: datetime.date, at_most: int = 2) -> dict[int, int]:
+    """How many invoices (any kind) each account had paid by as_of, counting to `at_most`
+    only: the 2-invoice rule needs no more, and the index stops the scan there."""
+    if not account_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.id, (SELECT count(*) FROM (
+                       SELECT 1 FROM accounts_invoice i
+                        WHERE i.account_id = a.id AND i.status = 'paid'
+                          AND i.paid_on <= %(as_of)s LIMIT %(at_most)s) first_paid)
+              FROM unnest(%(ids)s::bigint[]) AS a(id)
+            """,
+            {"ids": list(account_ids), "as_of": as_of, "at_most": at_most},
+        )
+        return dict(cursor.fetchall())
 
 
 def latest_snapshots(quarter: Quarter, people=None):

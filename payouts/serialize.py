@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from payouts.quarters import Quarter
+from payouts.rules import MonthFigure
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -37,6 +38,9 @@ def jsonable(value):
         return {_key(k): jsonable(v) for k, v in value.items()}
     if kind is Quarter:
         return str(value)
+    if kind is MonthFigure:  # compact: [amount, history, unpaid, late]
+        return [str(value.amount), None if value.history is None else str(value.history),
+                str(value.unpaid), str(value.late)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {name: jsonable(getattr(value, name)) for name in _field_names(kind)}
     if isinstance(value, set | frozenset):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Invoice
@@ -80,9 +81,7 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
                 computed_at=now, run=run
             )
         if new_rows:
-            # A concurrent run may have stored the same inputs: the unique constraint keeps
-            # one row, and the UPDATE below marks it as the latest.
-            AttainmentSnapshot.objects.bulk_create(new_rows, ignore_conflicts=True)
+            _snapshots_insert(new_rows)
             AttainmentSnapshot.objects.filter(
                 quarter=label, as_of=as_of,
                 person_id__in=[r.person_id for r in new_rows],
@@ -99,6 +98,36 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
     if run is not None:
         recompute_run_progress(run=run)
     return snapshots
+
+
+_SNAPSHOT_COLUMNS = (
+    "person_id", "quarter", "as_of", "final", "plan_version_id", "inputs_digest", "metric",
+    "bonus_fraction", "amount", "payable", "accounts_counted", "accounts_excluded", "inputs",
+    "explanation", "run_id", "computed_at",
+)
+
+
+def _snapshots_insert(rows: list[AttainmentSnapshot]) -> None:
+    """Insert new snapshots in one statement. A concurrent run may have stored the same
+    inputs: the unique constraint keeps one row and the caller's UPDATE marks it latest.
+    (Written by hand because the ORM's bulk insert escapes large JSON documents slowly.)"""
+    placeholders = ", ".join(
+        "%s::jsonb" if c in ("inputs", "explanation") else "%s" for c in _SNAPSHOT_COLUMNS
+    )
+    sql = (
+        f"INSERT INTO payouts_attainmentsnapshot ({', '.join(_SNAPSHOT_COLUMNS)}) "
+        f"VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+    )
+    values = []
+    for r in rows:
+        values.append([
+            r.person_id, r.quarter, r.as_of, r.final, r.plan_version_id, r.inputs_digest,
+            r.metric, r.bonus_fraction, r.amount, r.payable, r.accounts_counted,
+            r.accounts_excluded, json.dumps(r.inputs, separators=(",", ":")),
+            json.dumps(r.explanation, separators=(",", ":")), r.run_id, r.computed_at,
+        ])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 def recompute_run_progress(*, run: RecomputeRun) -> RecomputeRun:
