@@ -448,6 +448,17 @@ def _carried_later(payout: Payout) -> tuple[Decimal, Quarter | None]:
     return carried, (Quarter.parse(max(later)) if later else None)
 
 
+MONTH_FIGURE_FIELDS = ("amount", "history", "unpaid", "late")
+
+
+def _month_figure(value) -> dict:
+    """A stored month figure, whichever way it was written: a mapping, or the compact list
+    [amount, history, unpaid, late]."""
+    if isinstance(value, list | tuple):
+        return dict(zip(MONTH_FIGURE_FIELDS, value, strict=False))
+    return dict(value or {})
+
+
 def _changes(old: dict, new: dict) -> tuple[list[str], list[tuple[str, str]]]:
     """What differs between two snapshots' inputs: readable lines, and the (account external
     id, month) pairs whose revenue changed."""
@@ -463,8 +474,10 @@ def _changes(old: dict, new: dict) -> tuple[list[str], list[tuple[str, str]]]:
         if a is None or b is None:
             notes.append(f"{ext} {'entered' if a is None else 'left'} the figure")
             continue
-        for month in sorted(set(a["revenue"]) | set(b["revenue"])):
-            ra, rb = a["revenue"].get(month, {}), b["revenue"].get(month, {})
+        revenue_a, revenue_b = a.get("revenue") or {}, b.get("revenue") or {}
+        for month in sorted(set(revenue_a) | set(revenue_b)):
+            ra = _month_figure(revenue_a.get(month))
+            rb = _month_figure(revenue_b.get(month))
             if ra != rb:
                 old_amount, new_amount = ra.get("amount", "0"), rb.get("amount", "0")
                 detail = f"{old_amount} → {new_amount}" if old_amount != new_amount else \

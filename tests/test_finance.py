@@ -509,3 +509,14 @@ def test_only_finance_looks_for_differences(closed, users, client_for):
     with pytest.raises(PayoutError):
         finance.differences_detect(Q2, user=users["maria"])
     assert client_for("maria").post("/finance/2025Q2/differences/").status_code == 403
+
+
+def test_a_difference_names_the_changed_months_whichever_way_the_inputs_were_stored():
+    old = {"accounts": [{"external_id": "A-1", "revenue": {
+        "2025-06-01": {"amount": "1100.00", "history": "1100.00", "unpaid": "0", "late": "0"}}}]}
+    new = {"accounts": [{"external_id": "A-1", "revenue": {
+        "2025-06-01": ["1500.00", "1500.00", "0", "0"]}}]}
+    notes, months = finance._changes(old, new)
+    assert notes == ["A-1 2025-06 revenue 1100.00 → 1500.00"]
+    assert months == [("A-1", "2025-06-01")]
+    assert finance._changes(old, old) == ([], [])
