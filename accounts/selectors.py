@@ -23,6 +23,7 @@ from accounts.models import (
     Account,
     Assignment,
     AssignmentRole,
+    FeatureRequest,
     ImportKind,
     ImportRun,
     Invoice,
@@ -289,6 +290,48 @@ def last_imports() -> dict[str, ImportRun | None]:
 # --- risk --------------------------------------------------------------------------------
 
 
+CHURN_RISK_STATUSES = (FeatureRequest.Status.OPEN, FeatureRequest.Status.PLANNED)
+
+
+def churn_risk_requests(
+    account_ids: Iterable[int] | None = None,
+) -> dict[int, list[tuple[datetime.date, str]]]:
+    """Feature requests marked as a churn risk and still open or planned, as (day logged,
+    request) by account id, in one query (every account's when `account_ids` is None)."""
+    rows = FeatureRequest.objects.filter(churn_risk=True, status__in=CHURN_RISK_STATUSES)
+    if account_ids is not None:
+        rows = rows.filter(account_id__in=list(account_ids))
+    found: dict[int, list[tuple[datetime.date, str]]] = {}
+    for account_id, logged_at, text in rows.order_by("logged_at", "id").values_list(
+        "account_id", "logged_at", "request"
+    ):
+        found.setdefault(account_id, []).append((logged_at.date(), text))
+    return found
+
+
+class _AllChurnRiskRequests(Mapping):
+    """`churn_risk_requests()` for every account, read on first use: the default of
+    RiskInputs built without them, so that a caller reading many accounts still makes one
+    query, not one per account."""
+
+    def __init__(self):
+        self._rows = None
+
+    def _load(self):
+        if self._rows is None:
+            self._rows = churn_risk_requests()
+        return self._rows
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+
 @dataclass(frozen=True)
 class RiskInputs:
     """Bulk inputs of `at_risk_reasons`, by account id."""
@@ -296,6 +339,10 @@ class RiskInputs:
     baseline_arr: Mapping[int, Decimal] = field(default_factory=dict)
     run_rate_arr: Mapping[int, Decimal] = field(default_factory=dict)  # quarter to date
     overdue: Mapping[int, Sequence[Invoice]] = field(default_factory=dict)
+    # (day logged, request) of feature requests marked as a churn risk (SPEC 5 and 8)
+    churn_requests: Mapping[int, Sequence[tuple[datetime.date, str]]] = field(
+        default_factory=_AllChurnRiskRequests
+    )
 
 
 def _baseline_months(since: datetime.date | None, quarter: Quarter) -> list[datetime.date]:
@@ -319,8 +366,9 @@ def risk_inputs(
     *,
     since: Mapping[int, datetime.date] | None = None,
 ) -> RiskInputs:
-    """Baseline ARR, quarter-to-date run rate and overdue invoices of many accounts, in two
-    queries. `since` gives, per account id, when it entered the book being looked at."""
+    """Baseline ARR, quarter-to-date run rate, overdue invoices and churn-risk feature
+    requests of many accounts, in three queries. `since` gives, per account id, when it
+    entered the book being looked at."""
     accounts = list(accounts)
     ids = [a.id for a in accounts]
     if not ids:
@@ -341,7 +389,9 @@ def risk_inputs(
 
     baseline = {i: total(i, baseline_months[i]) * 4 for i in ids}
     run_rate = {i: total(i, run_months) * 12 / len(run_months) for i in ids}
-    return RiskInputs(baseline, run_rate, overdue_invoices(ids, as_of))
+    return RiskInputs(
+        baseline, run_rate, overdue_invoices(ids, as_of), churn_risk_requests(ids)
+    )
 
 
 def overdue_invoices(account_ids: Iterable[int], as_of: datetime.date) -> dict[int, list[Invoice]]:
@@ -390,6 +440,9 @@ def at_risk_reasons(
         reasons.append(f"invoice {invoice.external_id} unpaid {days} days after issue")
     if account.active_users is not None and account.active_users <= 0:
         reasons.append("no active users in the last month")
+    for logged_on, text in inputs.churn_requests.get(account.id, ()):
+        if logged_on <= as_of:
+            reasons.append(f"feature request marked as a churn risk: {text}")
     return reasons
 
 
