@@ -325,14 +325,24 @@ def _attainment_url(person) -> str:
 # What changed between two snapshots of one person and quarter
 
 
+MONTH_FIGURE_FIELDS = ("amount", "history", "unpaid", "late")
+
+
 def _month_figures(inputs: dict) -> dict:
-    """{(account id, month): (amount, history, unpaid, late)} of a snapshot's inputs."""
+    """{(account id, month): (amount, history, unpaid, late)} of a snapshot's inputs, whether
+    a month was stored as a mapping or as the compact list [amount, history, unpaid, late];
+    a missing history is the amount (as `rules.MonthFigure.baseline` reads it)."""
     found = {}
     for account in inputs.get("accounts", []):
-        for month, figure in account.get("revenue", {}).items():
-            found[(account["account_id"], datetime.date.fromisoformat(month))] = tuple(
-                to_decimal(figure.get(key)) or ZERO
-                for key in ("amount", "history", "unpaid", "late")
+        for month, figure in (account.get("revenue") or {}).items():
+            if isinstance(figure, list | tuple):
+                figure = dict(zip(MONTH_FIGURE_FIELDS, figure, strict=False))
+            amount, history, unpaid, late = (
+                to_decimal((figure or {}).get(key)) for key in MONTH_FIGURE_FIELDS
+            )
+            amount = amount or ZERO
+            found[(account["account_id"], datetime.date.fromisoformat(month))] = (
+                amount, amount if history is None else history, unpaid or ZERO, late or ZERO,
             )
     return found
 

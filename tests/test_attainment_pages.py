@@ -394,3 +394,14 @@ def test_the_recompute_form_refuses_a_bad_quarter_or_date(people, client_for):
     html = text(client.post(reverse("recompute"), {"quarter": "2025Q2", "as_of": tomorrow}))
     assert "cannot be in the future" in html
     assert not RecomputeRun.objects.exists()
+
+
+def test_month_figures_read_alike_whichever_way_they_were_stored():
+    from payouts.views import _month_figures
+
+    mapping = {"accounts": [{"account_id": 1, "revenue": {
+        "2025-06-01": {"amount": "1100.00", "history": "1100.00", "unpaid": "0", "late": "0"}}}]}
+    compact = {"accounts": [{"account_id": 1, "revenue": {
+        "2025-06-01": ["1100.00", None, "0", "0"]}}]}
+    assert _month_figures(mapping) == _month_figures(compact) == {
+        (1, D(2025, 6, 1)): (Decimal("1100.00"), Decimal("1100.00"), Decimal("0"), Decimal("0"))}
