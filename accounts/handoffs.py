@@ -57,7 +57,8 @@ def contact_rows(account: Account) -> int:
 
 @dataclass(frozen=True)
 class Check:
-    """One of the handbook's questions with the AE's answer: `ok` False is a "no"."""
+    """One of the handbook's questions with the AE's answer: `ok` False is a "no" (or no
+    answer), highlighted for the manager."""
 
     question: str
     ok: bool
@@ -89,18 +90,19 @@ def handoff_checks(handoff: Handoff) -> list[Check]:
         Check(
             "Using every product",
             ok=not missing,
-            answer="yes" if not missing else f"no: not using {', '.join(missing)}",
+            answer="yes" if not missing else f"not using {', '.join(missing)}",
         ),
+        # As the handbook says: any "no" (or no answer) is shown to the manager, who reads
+        # the notes and decides.
         Check(
             "Another team of the customer could use the product",
-            # "yes" means cross-sell work is left: the check passes when the answer is no.
-            ok=handoff.other_team_could_use is False,
+            ok=handoff.other_team_could_use is True,
             answer=_yes_no(handoff.other_team_could_use),
             notes=handoff.other_team_notes,
         ),
         Check(
             "Teams or Enterprise features would help them",
-            ok=handoff.teams_enterprise_would_help is False,
+            ok=handoff.teams_enterprise_would_help is True,
             answer=_yes_no(handoff.teams_enterprise_would_help),
             notes=handoff.teams_enterprise_notes,
         ),

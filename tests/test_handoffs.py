@@ -115,7 +115,7 @@ def test_propose_then_approve_moves_the_account_in_one_go(client_for, people, us
     assert handoff.other_team_could_use is True and handoff.teams_enterprise_would_help is False
     assert RowChange.objects.filter(model="Handoff", source="handoff_propose").count() == 1
 
-    # The manager sees every "no" highlighted: 2 of 3 users, products, another team.
+    # The manager sees every "no" highlighted: 2 of 3 users, products, Teams/Enterprise.
     client = client_for("omar")
     assert umbrella.name in text(client.get(reverse("handoff_list")))
     detail = client.get(reverse("handoff_detail", args=[handoff.id]))
@@ -123,7 +123,9 @@ def test_propose_then_approve_moves_the_account_in_one_go(client_for, people, us
     assert '3 "no"' in page
     assert "no 2 of 3 active users" in page
     assert "user2@umbrella.example: not contacted several times (no answer)" in page
-    assert "no no: not using web analytics" in page
+    assert "no not using web analytics" in page
+    assert "Teams or Enterprise features would help them no " in page
+    assert "Another team of the customer could use the product yes The mobile team" in page
     assert len(re.findall(r'class="check-no"', detail.content.decode())) == 3
     assert "Approve the move" in page
 
@@ -336,8 +338,8 @@ def test_the_checks_advise_and_do_not_block(people, users, umbrella):
         people["alice"],
         users["charlie"],
         contacts=[],
-        other_team_could_use=True,
-        teams_enterprise_would_help=True,
+        other_team_could_use=False,
+        teams_enterprise_would_help=None,
     )
     assert [c.ok for c in handoff_checks(handoff)] == [False, False, False, False]
     handoff_approve(handoff=handoff, by_user=users["omar"])
