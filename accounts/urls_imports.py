@@ -1,7 +1,7 @@
 from django.urls import path
 
-from accounts import views
+from accounts import views_imports
 
 urlpatterns = [
-    path("", views.home, name="import_upload"),
+    path("", views_imports.import_upload, name="import_upload"),
 ]
