@@ -1,3 +1,4 @@
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import (
@@ -164,6 +165,11 @@ class AssignmentRole(models.TextChoices):
     ONBOARDING = "onboarding", "Onboarding"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="AssignmentHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class Assignment(models.Model):
     """Who owns an account in a role, over time. Rows are ended, never rewritten."""
 

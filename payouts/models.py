@@ -1,3 +1,4 @@
+import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,6 +12,11 @@ class PlanKind(models.TextChoices):
     AE_COMMISSION = "ae_commission", "AE commission"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="PlanVersionHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class PlanVersion(models.Model):
     """The terms of a plan. A change is a new version; figures name the version they used."""
 
@@ -46,6 +52,11 @@ class PlanVersion(models.Model):
         return f"{self.get_plan_display()} v{self.version}"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="PersonPlanHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class PersonPlan(models.Model):
     """The plan, target and quota named for one person in one quarter (the `plans` file)."""
 
@@ -69,6 +80,11 @@ class PersonPlan(models.Model):
         return f"{self.person} {self.quarter} {self.plan}"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="QuotaAmendmentHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class QuotaAmendment(models.Model):
     """A manager's change of an AE's quota for a quarter, with the reason (SPEC 4.3)."""
 
@@ -163,6 +179,11 @@ class PayoutStatus(models.TextChoices):
 LOCKED_STATUSES = (PayoutStatus.APPROVED, PayoutStatus.PAID)
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="PayoutHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class Payout(models.Model):
     """One person's pay for one quarter: lines by bucket plus adjustments (SPEC 4.4).
 
@@ -211,6 +232,11 @@ class Payout(models.Model):
         return lines + sum((a.amount for a in self.adjustments.all()), 0)
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="PayoutLineHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class PayoutLine(models.Model):
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
     bucket = models.CharField(max_length=32)
@@ -224,6 +250,11 @@ class PayoutLine(models.Model):
         return f"{self.bucket} {self.amount}"
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="PayoutAdjustmentHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class PayoutAdjustment(models.Model):
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="adjustments")
     amount = models.DecimalField(**MONEY)
@@ -253,6 +284,11 @@ class PayoutEvent(models.Model):
         ordering = ["at", "id"]
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    model_name="InquiryHistory",
+    obj_field=pghistory.ObjForeignKey(related_name="history"),
+)
 class Inquiry(models.Model):
     """A rep questions a line of their statement; finance answers and resolves it."""
 

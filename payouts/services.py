@@ -108,26 +108,26 @@ _SNAPSHOT_COLUMNS = (
 
 
 def _snapshots_insert(rows: list[AttainmentSnapshot]) -> None:
-    """Insert new snapshots in one statement. A concurrent run may have stored the same
+    """Insert new snapshots in one statement (one multi-row INSERT). A concurrent run may have stored the same
     inputs: the unique constraint keeps one row and the caller's UPDATE marks it latest.
     (Written by hand because the ORM's bulk insert escapes large JSON documents slowly.)"""
-    placeholders = ", ".join(
+    row = "(" + ", ".join(
         "%s::jsonb" if c in ("inputs", "explanation") else "%s" for c in _SNAPSHOT_COLUMNS
-    )
-    sql = (
-        f"INSERT INTO payouts_attainmentsnapshot ({', '.join(_SNAPSHOT_COLUMNS)}) "
-        f"VALUES ({placeholders}) ON CONFLICT DO NOTHING"
-    )
-    values = []
+    ) + ")"
+    params = []
     for r in rows:
-        values.append([
+        params += [
             r.person_id, r.quarter, r.as_of, r.final, r.plan_version_id, r.inputs_digest,
             r.metric, r.bonus_fraction, r.amount, r.payable, r.accounts_counted,
             r.accounts_excluded, json.dumps(r.inputs, separators=(",", ":")),
             json.dumps(r.explanation, separators=(",", ":")), r.run_id, r.computed_at,
-        ])
+        ]
+    sql = (
+        f"INSERT INTO payouts_attainmentsnapshot ({', '.join(_SNAPSHOT_COLUMNS)}) "
+        f"VALUES {', '.join([row] * len(rows))} ON CONFLICT DO NOTHING"
+    )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        cursor.execute(sql, params)
 
 
 def recompute_run_progress(*, run: RecomputeRun) -> RecomputeRun:
