@@ -36,6 +36,8 @@ from accounts.models import (
 )
 from accounts.permissions import person_for_user, sees_everyone, visible_people
 from accounts.revenue import NO_REVENUE, ZERO, monthly_revenue, run_rate_arr
+from compapp.formatting import format_money  # noqa: F401 - re-exported for pages
+from payouts import rules
 from payouts.quarters import Quarter, add_months, first_months_end, month_end
 
 RED_HEALTH_MAX = 3  # health 0..3 is "red" (SPEC 5)
@@ -345,15 +347,6 @@ class RiskInputs:
     )
 
 
-def _baseline_months(since: datetime.date | None, quarter: Quarter) -> list[datetime.date]:
-    """The three months before the quarter's first month, or before the month in which the
-    account entered the book when that was after the quarter's first day (SPEC 3)."""
-    anchor = quarter.start
-    if since is not None and since > quarter.start:
-        anchor = since.replace(day=1)
-    return [add_months(anchor, -i) for i in (3, 2, 1)]
-
-
 def _run_rate_months(as_of: datetime.date, quarter: Quarter) -> list[datetime.date]:
     """The quarter's complete months so far, or the last complete month before it."""
     complete = [m for m in quarter.months if month_end(m) < as_of]
@@ -375,7 +368,9 @@ def risk_inputs(
         return RiskInputs()
     since = since or {}
     quarter = Quarter.containing(as_of)
-    baseline_months = {i: _baseline_months(since.get(i), quarter) for i in ids}
+    baseline_months = {
+        i: rules.baseline_months(quarter, since.get(i) or quarter.start) for i in ids
+    }
     run_months = _run_rate_months(as_of, quarter)
     first = min([run_months[0], *(months[0] for months in baseline_months.values())])
     last = max([run_months[-1], *(months[-1] for months in baseline_months.values())])
@@ -454,15 +449,6 @@ def health_band(score: int | None) -> str:
     if score <= AMBER_HEALTH_MAX:
         return "amber"
     return "green"
-
-
-def format_money(value: Decimal | None) -> str:
-    """$1,234.00 (and -$1,234.00); rounding for display only."""
-    if value is None:
-        return ""
-    value = Decimal(value).quantize(Decimal("0.01"))
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
 
 
 # --- access ------------------------------------------------------------------------------

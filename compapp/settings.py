@@ -181,6 +181,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 NIGHTLY_RECOMPUTE_HOUR = env_int("NIGHTLY_RECOMPUTE_HOUR", 2)
 
+if TESTING:  # hashing every test user's password with PBKDF2 costs seconds per test
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -229,6 +232,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Book-size rules (SPEC 1 and 8).
 AE_BOOK_CAP = env_int("AE_BOOK_CAP", 20)
+AE_BOOK_TARGET = env_int("AE_BOOK_TARGET", 10)
+CSM_BOOK_MAX = env_int("CSM_BOOK_MAX", 50)
 CSM_BOOK_TARGET = env_int("CSM_BOOK_TARGET", 30)
 ONBOARDING_BOOK_TARGET = env_int("ONBOARDING_BOOK_TARGET", 100)
 

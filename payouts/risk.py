@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.models import Account
-from accounts.selectors import RiskInputs, at_risk_reasons, overdue_invoices
+from accounts.selectors import RiskInputs, at_risk_reasons, churn_risk_requests, overdue_invoices
 from payouts import rules, selectors
 from payouts.quarters import Quarter
 
@@ -58,6 +58,7 @@ def at_risk(person, quarter: Quarter, as_of: datetime.date) -> list[RiskRow]:
             for account_id, (account, _stint) in book.items()
         },
         overdue=overdue_invoices(book, as_of),
+        churn_requests=churn_risk_requests(book),
     )
     flagged = []
     for row in Account.objects.filter(id__in=book).only(

@@ -108,8 +108,8 @@ _SNAPSHOT_COLUMNS = (
 
 
 def _snapshots_insert(rows: list[AttainmentSnapshot]) -> None:
-    """Insert new snapshots in one statement (one multi-row INSERT). A concurrent run may have stored the same
-    inputs: the unique constraint keeps one row and the caller's UPDATE marks it latest.
+    """Insert new snapshots in one multi-row INSERT. A concurrent run may have stored the
+    same inputs: the unique constraint keeps one row and the caller's UPDATE marks it latest.
     (Written by hand because the ORM's bulk insert escapes large JSON documents slowly.)"""
     row = "(" + ", ".join(
         "%s::jsonb" if c in ("inputs", "explanation") else "%s" for c in _SNAPSHOT_COLUMNS

@@ -13,6 +13,7 @@ import django_tables2 as tables
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
+from compapp.formatting import format_money  # noqa: F401 - used by views through here
 from payouts.rules import to_cents
 
 CENT = Decimal("0.01")
@@ -39,18 +40,6 @@ def to_decimal(value) -> Decimal | None:
     if isinstance(value, float):  # never expected: the JSON stores Decimals as strings
         raise TypeError("money is never a float")
     return Decimal(str(value)) if not isinstance(value, Decimal) else value
-
-
-def format_money(value, *, signed: bool = False) -> str:
-    """$1,234.56, -$1,234.56 (or +$1,234.56 with `signed`); empty for None."""
-    value = to_decimal(value)
-    if value is None:
-        return ""
-    value = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    if value == 0:
-        value = abs(value)  # no "-$0.00"
-    sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
-    return f"{sign}${abs(value):,.2f}"
 
 
 def format_percent(value, places: int = 2, *, signed: bool = False) -> str:
