@@ -248,8 +248,12 @@ class InvoiceStatus(models.TextChoices):
 
 
 class Invoice(models.Model):
-    external_id = models.CharField(max_length=64, unique=True)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    # Indexes are chosen for bulk imports: the unique constraint (no extra pattern index),
+    # (account, period_start) also serving lookups by account, a partial index for deals.
+    external_id = models.CharField(max_length=64)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="invoices", db_index=False
+    )
     issued_on = models.DateField()
     period_start = models.DateField()
     period_end = models.DateField()
@@ -257,12 +261,19 @@ class Invoice(models.Model):
     kind = models.CharField(max_length=8, choices=InvoiceKind.choices)
     status = models.CharField(max_length=8, choices=InvoiceStatus.choices)
     paid_on = models.DateField(null=True, blank=True)
-    deal_external_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    deal_external_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-issued_on"]
-        indexes = [models.Index(fields=["account", "period_start"])]
+        indexes = [
+            models.Index(fields=["account", "period_start"]),
+            models.Index(
+                fields=["deal_external_id"], condition=~Q(deal_external_id=""),
+                name="invoice_deal_idx",
+            ),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["external_id"], name="invoice_external_id_unique"),
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")), name="invoice_period_order"
             ),
