@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("payouts.urls")),
     path("finance/", include("payouts.urls_finance")),
     path("team/", include("accounts.urls_team")),
+    path("history/", include("accounts.urls_audit")),
 ]
