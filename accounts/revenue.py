@@ -109,14 +109,26 @@ def last_complete_month(as_of: datetime.date) -> datetime.date:
     return add_months(as_of.replace(day=1), -1)
 
 
+def run_rate_months(as_of: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """First and last month of the three complete months before `as_of`."""
+    last = last_complete_month(as_of)
+    return add_months(last, -2), last
+
+
+def run_rate_from(revenue, account_ids: Iterable[int], as_of: datetime.date) -> dict[int, Decimal]:
+    """Current ARR of each account from an already read `monthly_revenue` result."""
+    first, last = run_rate_months(as_of)
+    months = [add_months(first, i) for i in range(3)]
+    return {
+        account_id: 4 * sum((revenue.get((account_id, m), NO_REVENUE).amount for m in months),
+                            ZERO)
+        for account_id in account_ids
+    }
+
+
 def run_rate_arr(account_ids: Iterable[int], as_of: datetime.date) -> dict[int, Decimal]:
     """Current ARR of each account: 4 x its revenue over the three complete months before
     `as_of` (the same measure as a baseline). Accounts with no revenue get 0."""
     ids = list(account_ids)
-    last = last_complete_month(as_of)
-    first = add_months(last, -2)
-    revenue = monthly_revenue(ids, first, last, as_of=as_of)
-    arr = dict.fromkeys(ids, ZERO)
-    for (account_id, _month), month_revenue in revenue.items():
-        arr[account_id] += month_revenue.amount
-    return {account_id: total * 4 for account_id, total in arr.items()}
+    first, last = run_rate_months(as_of)
+    return run_rate_from(monthly_revenue(ids, first, last, as_of=as_of), ids, as_of)

@@ -35,7 +35,14 @@ from accounts.models import (
     Sentiment,
 )
 from accounts.permissions import person_for_user, sees_everyone, visible_people
-from accounts.revenue import NO_REVENUE, ZERO, monthly_revenue, run_rate_arr
+from accounts.revenue import (
+    NO_REVENUE,
+    ZERO,
+    monthly_revenue,
+    run_rate_arr,
+    run_rate_from,
+    run_rate_months,
+)
 from compapp.formatting import format_money  # noqa: F401 - re-exported for pages
 from payouts import rules
 from payouts.quarters import Quarter, add_months, first_months_end, month_end
@@ -345,6 +352,7 @@ class RiskInputs:
     churn_requests: Mapping[int, Sequence[tuple[datetime.date, str]]] = field(
         default_factory=_AllChurnRiskRequests
     )
+    revenue: Mapping = field(default_factory=dict)  # monthly_revenue() as read
 
 
 def _run_rate_months(as_of: datetime.date, quarter: Quarter) -> list[datetime.date]:
@@ -358,10 +366,12 @@ def risk_inputs(
     as_of: datetime.date,
     *,
     since: Mapping[int, datetime.date] | None = None,
+    also_months: tuple[datetime.date, datetime.date] | None = None,
 ) -> RiskInputs:
     """Baseline ARR, quarter-to-date run rate, overdue invoices and churn-risk feature
     requests of many accounts, in three queries. `since` gives, per account id, when it
-    entered the book being looked at."""
+    entered the book being looked at. `also_months` widens the revenue read (kept in
+    `revenue`) so that a page needing other months of the same accounts reads it once."""
     accounts = list(accounts)
     ids = [a.id for a in accounts]
     if not ids:
@@ -374,6 +384,8 @@ def risk_inputs(
     run_months = _run_rate_months(as_of, quarter)
     first = min([run_months[0], *(months[0] for months in baseline_months.values())])
     last = max([run_months[-1], *(months[-1] for months in baseline_months.values())])
+    if also_months:
+        first, last = min(first, also_months[0]), max(last, also_months[1])
     # Baselines count every non-void usage invoice, paid or not; so does a projection.
     revenue = monthly_revenue(ids, first, last, as_of=as_of)
 
@@ -385,7 +397,7 @@ def risk_inputs(
     baseline = {i: total(i, baseline_months[i]) * 4 for i in ids}
     run_rate = {i: total(i, run_months) * 12 / len(run_months) for i in ids}
     return RiskInputs(
-        baseline, run_rate, overdue_invoices(ids, as_of), churn_risk_requests(ids)
+        baseline, run_rate, overdue_invoices(ids, as_of), churn_risk_requests(ids), revenue
     )
 
 
@@ -489,11 +501,11 @@ def with_figures(book: Iterable[Account], on: datetime.date) -> list[Account]:
     `grace_until` and `in_grace` attached, in a fixed number of queries."""
     rows = list(book)
     ids = list({row.id for row in rows})
-    arr = run_rate_arr(ids, on)
     since = {}
     for row in rows:  # an account held in two roles: it entered this book at the later start
         since[row.id] = max(since.get(row.id, row.owner_since), row.owner_since)
-    inputs = risk_inputs(rows, on, since=since)
+    inputs = risk_inputs(rows, on, since=since, also_months=run_rate_months(on))
+    arr = run_rate_from(inputs.revenue, ids, on)
     for row in rows:
         row.arr = arr.get(row.id, ZERO)
         row.risk_reasons = at_risk_reasons(row, on, inputs)
