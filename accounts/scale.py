@@ -72,9 +72,12 @@ def seed_scale(scale: Scale, *, today: datetime.date, progress=print) -> dict:
             INSERT INTO accounts_person (email, name, employee_id, roles, team, start_date, ote,
                                          variable_share, region)
             SELECT 'manager' || g || '@scale.example', 'Scale Manager ' || g, 'SM' || g,
-                   ARRAY['manager'], CASE WHEN g = 1 THEN 'sales' ELSE 'cs' END,
+                   ARRAY['manager'],
+                   CASE WHEN g <= ceil(%(aes)s / 10.0) THEN 'sales' ELSE 'cs' END,
                    DATE '2020-01-01', 200000, NULL, 'Europe'
-              FROM generate_series(1, 2) g;
+              FROM generate_series(1, ceil(%(aes)s / 10.0)::int
+                                      + ceil((%(csms)s + %(onb)s) / 10.0)::int) g;
+            -- Teams of ten: AEs under the sales managers, CSMs and onboarding under the CS ones.
             INSERT INTO accounts_person (email, name, employee_id, roles, team, start_date, ote,
                                          variable_share, region, manager_id)
             SELECT role || g || '@scale.example', 'Scale ' || initcap(role) || ' ' || g,
@@ -83,11 +86,14 @@ def seed_scale(scale: Scale, *, today: datetime.date, progress=print) -> dict:
                    DATE '2021-01-01' + (g * 7), 120000 + g * 100, NULL,
                    CASE WHEN g %% 2 = 0 THEN 'Europe' ELSE 'US' END,
                    (SELECT id FROM accounts_person
-                     WHERE email = CASE WHEN role = 'ae' THEN 'manager1@scale.example'
-                                        ELSE 'manager2@scale.example' END)
-              FROM (SELECT 'ae' AS role, generate_series(1, %(aes)s) AS g
-                    UNION ALL SELECT 'csm', generate_series(1, %(csms)s)
-                    UNION ALL SELECT 'onboarding', generate_series(1, %(onb)s)) r;
+                     WHERE email = 'manager' || (
+                         CASE WHEN role = 'ae' THEN 1 + (g - 1) / 10
+                              ELSE ceil(%(aes)s / 10.0)::int + 1 + (k - 1) / 10 END
+                     ) || '@scale.example')
+              FROM (SELECT 'ae' AS role, g, g AS k FROM generate_series(1, %(aes)s) g
+                    UNION ALL SELECT 'csm', g, g FROM generate_series(1, %(csms)s) g
+                    UNION ALL SELECT 'onboarding', g, %(csms)s + g
+                                FROM generate_series(1, %(onb)s) g) r;
             """,
             params,
         )

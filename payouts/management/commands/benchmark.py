@@ -191,16 +191,23 @@ class Command(BaseCommand):
     # -- pages ----------------------------------------------------------------------------
     def bench_pages(self, quarter, as_of, runs):
         from django.contrib.auth.models import User
+        from django.db.models import Count, Q
 
         services.attainment_recompute(quarter=quarter, as_of=as_of)
-        largest = (Person.objects.filter(email__endswith="@scale.example", roles__contains=["csm"])
-                   .order_by("-id").first())
-        manager = Person.objects.filter(email="manager2@scale.example").first()
+        previous = quarter.previous()
+        if as_of > previous.cutoff:
+            services.quarter_close(quarter=previous, today=as_of)
+        largest = (
+            Person.objects.filter(email__endswith="@scale.example")
+            .annotate(n=Count("assignments", filter=Q(assignments__end_date__isnull=True)))
+            .order_by("-n", "id").first()
+        )
+        manager = largest.manager
         pages = [
             ("rep book", largest.email, "/"),
-            ("rep attainment", largest.email, "/attainment/"),
+            ("rep attainment", largest.email, f"/attainment/?quarter={quarter}"),
             ("manager team", manager.email, "/team/"),
-            ("finance queue", "finance@scale.example", f"/finance/{quarter}/"),
+            ("finance queue", "finance@scale.example", f"/finance/{previous}/"),
         ]
         results = {}
         for label, email, url in pages:
