@@ -19,5 +19,9 @@ run: install
 test: install
 	$(PY) -m compapp.launch test
 
+SCALE ?= large
+benchmark: install
+	$(PY) -m compapp.launch bench --scale $(SCALE) --json benchmark-$(SCALE).json
+
 lint: install
 	$(VENV)/bin/ruff check .

@@ -157,13 +157,23 @@ def test(args: list[str]) -> int:
     return subprocess.call(command, cwd=ROOT, env=env)
 
 
+def bench(args: list[str]) -> int:
+    """The benchmark on a database of its own (`compapp_bench`, embedded when needed)."""
+    ensure_postgres("compapp_bench")
+    ensure_redis()
+    atexit.register(stop_children)
+    manage("migrate", "--noinput", "-v", "0")
+    return subprocess.call([sys.executable, "manage.py", "benchmark", *args], cwd=ROOT)
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
-        print("usage: python -m compapp.launch run | test [pytest args]", file=sys.stderr)
+    commands = {"run": lambda: run(), "test": lambda: test(sys.argv[2:]),
+                "bench": lambda: bench(sys.argv[2:])}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print("usage: python -m compapp.launch run | test [pytest args] | bench [args]",
+              file=sys.stderr)
         return 2
-    if sys.argv[1] == "run":
-        return run()
-    return test(sys.argv[2:])
+    return commands[sys.argv[1]]()
 
 
 if __name__ == "__main__":
