@@ -4,17 +4,20 @@ from accounts.models import (
     Account,
     Assignment,
     Deal,
+    FeatureRequest,
+    Handoff,
     ImportRun,
     Invoice,
     Lead,
     Person,
     RowChange,
+    StandupPick,
     Usage,
 )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """History rows: written by imports and services, never by hand."""
+    """Rows written by imports, services and the recompute, never by hand."""
 
     def has_add_permission(self, request):
         return False
@@ -177,3 +180,27 @@ class RowChangeAdmin(ReadOnlyAdmin):
     list_filter = ("model", "source")
     search_fields = ("key", "source")
     date_hierarchy = "changed_at"
+
+
+@admin.register(FeatureRequest)
+class FeatureRequestAdmin(admin.ModelAdmin):
+    list_display = ("account", "request", "importance", "status", "churn_risk", "logged_at")
+    list_filter = ("importance", "status", "churn_risk")
+    search_fields = ("account__name", "account__external_id", "request")
+    raw_id_fields = ("account",)
+
+
+@admin.register(Handoff)
+class HandoffAdmin(ReadOnlyAdmin):
+    """Hand-offs are decided on their page, where approval moves the account."""
+
+    list_display = ("account", "from_ae", "to_csm", "effective_date", "status", "proposed_at",
+                    "decided_by", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("account__name", "account__external_id")
+
+
+@admin.register(StandupPick)
+class StandupPickAdmin(ReadOnlyAdmin):
+    list_display = ("region", "cycle", "person", "picked_by", "picked_at")
+    list_filter = ("region", "cycle")

@@ -1,4 +1,3 @@
-import pghistory
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import (
@@ -9,6 +8,8 @@ from django.contrib.postgres.fields import (
 )
 from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
+
+from compapp.history import tracked
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 RATIO = {"max_digits": 12, "decimal_places": 6}
@@ -165,11 +166,7 @@ class AssignmentRole(models.TextChoices):
     ONBOARDING = "onboarding", "Onboarding"
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="AssignmentHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("AssignmentHistory")
 class Assignment(models.Model):
     """Who owns an account in a role, over time. Rows are ended, never rewritten."""
 

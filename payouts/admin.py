@@ -1,25 +1,20 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin
 from payouts.models import (
     AttainmentSnapshot,
+    Inquiry,
+    Payout,
+    PayoutAdjustment,
+    PayoutEvent,
+    PayoutLine,
     PersonPlan,
+    PlanAcceptance,
     PlanVersion,
+    ProposedAdjustment,
     QuotaAmendment,
     RecomputeRun,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the recompute, never by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PlanVersion)
@@ -102,3 +97,69 @@ class AttainmentSnapshotAdmin(ReadOnlyAdmin):
     search_fields = ("person__name", "person__email", "quarter", "inputs_digest")
     date_hierarchy = "computed_at"
     list_select_related = ("person", "plan_version")
+
+
+# Payouts change only through the finance pages' services (guarded transitions, who and
+# when); the admin shows them. An approved payout is also protected by a database trigger.
+
+
+class PayoutLineInline(admin.TabularInline):
+    model = PayoutLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ("bucket", "amount", "source")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = ("person", "quarter", "status", "payout_date", "approved_by", "approved_at",
+                    "paid_on")
+    list_filter = ("quarter", "status")
+    search_fields = ("person__name", "person__email")
+    raw_id_fields = ("person", "snapshot")
+    inlines = [PayoutLineInline]
+
+
+@admin.register(PayoutLine)
+class PayoutLineAdmin(ReadOnlyAdmin):
+    list_display = ("payout", "bucket", "amount", "source")
+    list_filter = ("bucket", "payout__quarter")
+    search_fields = ("payout__person__email", "source")
+
+
+@admin.register(PayoutAdjustment)
+class PayoutAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ("payout", "amount", "reason", "created_by", "created_at")
+    list_filter = ("payout__quarter",)
+    search_fields = ("payout__person__email", "reason")
+
+
+@admin.register(PayoutEvent)
+class PayoutEventAdmin(ReadOnlyAdmin):
+    list_display = ("payout", "from_status", "to_status", "by", "at", "comment")
+    list_filter = ("to_status", "payout__quarter")
+    search_fields = ("payout__person__email", "comment")
+
+
+@admin.register(Inquiry)
+class InquiryAdmin(ReadOnlyAdmin):
+    list_display = ("payout", "bucket", "status", "raised_by", "raised_at", "resolved_at")
+    list_filter = ("status", "payout__quarter")
+    search_fields = ("payout__person__email", "text", "answer")
+
+
+@admin.register(PlanAcceptance)
+class PlanAcceptanceAdmin(ReadOnlyAdmin):
+    list_display = ("person", "quarter", "plan_version", "accepted_by", "accepted_at")
+    list_filter = ("quarter",)
+    search_fields = ("person__email",)
+
+
+@admin.register(ProposedAdjustment)
+class ProposedAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = ("payout", "amount", "status", "created_at", "cause")
+    list_filter = ("status", "payout__quarter")
+    search_fields = ("payout__person__email", "cause")

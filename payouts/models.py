@@ -1,9 +1,9 @@
-import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import MONEY, RATIO, Person
+from compapp.history import tracked
 
 
 class PlanKind(models.TextChoices):
@@ -12,11 +12,7 @@ class PlanKind(models.TextChoices):
     AE_COMMISSION = "ae_commission", "AE commission"
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="PlanVersionHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("PlanVersionHistory")
 class PlanVersion(models.Model):
     """The terms of a plan. A change is a new version; figures name the version they used."""
 
@@ -52,11 +48,7 @@ class PlanVersion(models.Model):
         return f"{self.get_plan_display()} v{self.version}"
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="PersonPlanHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("PersonPlanHistory")
 class PersonPlan(models.Model):
     """The plan, target and quota named for one person in one quarter (the `plans` file)."""
 
@@ -80,11 +72,7 @@ class PersonPlan(models.Model):
         return f"{self.person} {self.quarter} {self.plan}"
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="QuotaAmendmentHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("QuotaAmendmentHistory")
 class QuotaAmendment(models.Model):
     """A manager's change of an AE's quota for a quarter, with the reason (SPEC 4.3)."""
 
@@ -179,11 +167,7 @@ class PayoutStatus(models.TextChoices):
 LOCKED_STATUSES = (PayoutStatus.APPROVED, PayoutStatus.PAID)
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="PayoutHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("PayoutHistory")
 class Payout(models.Model):
     """One person's pay for one quarter: lines by bucket plus adjustments (SPEC 4.4).
 
@@ -232,11 +216,7 @@ class Payout(models.Model):
         return lines + sum((a.amount for a in self.adjustments.all()), 0)
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="PayoutLineHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("PayoutLineHistory")
 class PayoutLine(models.Model):
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
     bucket = models.CharField(max_length=32)
@@ -250,11 +230,7 @@ class PayoutLine(models.Model):
         return f"{self.bucket} {self.amount}"
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="PayoutAdjustmentHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("PayoutAdjustmentHistory")
 class PayoutAdjustment(models.Model):
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="adjustments")
     amount = models.DecimalField(**MONEY)
@@ -284,11 +260,7 @@ class PayoutEvent(models.Model):
         ordering = ["at", "id"]
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    model_name="InquiryHistory",
-    obj_field=pghistory.ObjForeignKey(related_name="history"),
-)
+@tracked("InquiryHistory")
 class Inquiry(models.Model):
     """A rep questions a line of their statement; finance answers and resolves it."""
 
