@@ -40,3 +40,16 @@ def form_errors(form: forms.Form) -> str:
         for error in errors:
             parts.append(f"{label}: {error}" if label else str(error))
     return " ".join(parts)
+
+
+class MetricsFilterForm(forms.Form):
+    """The metrics page's filters: one segment (or all of them) and the as-of day."""
+
+    segment = forms.ChoiceField(required=False, label="Segment")
+    on = forms.DateField(
+        required=False, label="As of", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, segments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].choices = [("", "Every segment")] + [(s, s) for s in segments]

@@ -6,7 +6,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import Invoice
+from accounts.revenue import ZERO
 from accounts.selectors import format_money, health_band
+from compapp.tables import TEMPLATE
+from payouts.rules import to_cents
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 
@@ -18,6 +21,10 @@ class MoneyColumn(tables.Column):
 
     def render(self, value):
         return format_money(value)
+
+    def value(self, value):
+        """Exports carry the number to the cent (1234.50), not the display ($1,234.50)."""
+        return "" if value is None else str(to_cents(value))
 
 
 class BookTable(tables.Table):
@@ -35,14 +42,28 @@ class BookTable(tables.Table):
     risk = tables.Column(verbose_name="At risk", accessor="risk_count")
 
     class Meta:
-        template_name = "django_tables2/bootstrap4.html"
+        template_name = TEMPLATE
         attrs = {"class": "book"}
         order_by = ("name",)
         empty_text = "No accounts in this book match."
 
-    def __init__(self, *args, show_role=False, **kwargs):
+    def __init__(self, *args, show_role=False, reassign_to=None, on=None, **kwargs):
+        """`reassign_to`: the people a manager may move these accounts to; with it, every
+        row has a small reassign form (htmx: the row shows the result in place)."""
         if not show_role:
             kwargs.setdefault("exclude", ("role",))
+        if reassign_to:
+            kwargs["extra_columns"] = [(
+                "reassign",
+                tables.TemplateColumn(
+                    template_name="accounts/_row_reassign.html",
+                    extra_context={"team": reassign_to, "on": on},
+                    verbose_name="Reassign",
+                    orderable=False,
+                    exclude_from_export=True,
+                    empty_values=(),
+                ),
+            )]
         super().__init__(*args, **kwargs)
 
     def render_name(self, value, record):
@@ -75,6 +96,9 @@ class BookTable(tables.Table):
     def value_inherited(self, value):
         return "yes" if value else "no"
 
+    def value_risk(self, value, record):
+        return "; ".join(record.risk_reasons)
+
     def render_risk(self, value, record):
         if not record.risk_reasons:
             return ""
@@ -106,7 +130,7 @@ class InvoiceTable(tables.Table):
             "paid_on",
             "deal_external_id",
         )
-        template_name = "django_tables2/bootstrap4.html"
+        template_name = TEMPLATE
         order_by = ("-issued_on",)
         empty_text = "No invoices."
 
@@ -131,7 +155,7 @@ class TeamTable(tables.Table):
     arr = MoneyColumn(verbose_name="Book ARR")
 
     class Meta:
-        template_name = "django_tables2/bootstrap4.html"
+        template_name = TEMPLATE
         order_by = ("name", "role")
         empty_text = "Nobody with a book in your team."
 
@@ -148,3 +172,60 @@ class TeamTable(tables.Table):
 
     def render_status(self, value, record):
         return format_html('<span class="{}">{}</span>', record.css, value)
+
+    def value_open_leads(self, value, record):
+        return value if record.role == "ae" else ""
+
+
+class StageColumn(MoneyColumn):
+    """A stage's weighted ARR: an owner with no deal in the stage has 0."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("empty_values", ())
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return super().render(ZERO if value is None else value)
+
+    def value(self, value):
+        return super().value(ZERO if value is None else value)
+
+
+class PipelineTable(tables.Table):
+    """The weighted pipeline by owner: ARR x probability of their open deals, by stage.
+    Rows are `accounts.metrics.PipelineRow`s; stage columns are added for the stages that
+    have deals."""
+
+    owner = tables.Column(verbose_name="Owner")
+    deals = tables.Column(verbose_name="Open deals", attrs=NUM)
+    arr = MoneyColumn(verbose_name="ARR")
+    weighted = MoneyColumn(verbose_name="Weighted pipeline")
+
+    class Meta:
+        template_name = TEMPLATE
+        attrs = {"class": "pipeline"}
+        order_by = ("-weighted",)
+        empty_text = "No open deals."
+
+    def __init__(self, rows, *, stages, stage_labels, linked=frozenset(), **kwargs):
+        """`linked`: the owners whose book the viewer may open (their names link to it)."""
+        self.linked = linked
+        extra = [
+            (
+                f"stage_{stage}",
+                StageColumn(
+                    verbose_name=stage_labels[stage],
+                    accessor=tables.A(f"by_stage__{stage}"),
+                ),
+            )
+            for stage in stages
+        ]
+        sequence = ("owner", "deals", "arr", *(name for name, _column in extra), "weighted")
+        super().__init__(rows, extra_columns=extra, sequence=sequence, **kwargs)
+
+    def render_owner(self, value, record):
+        if record.owner_id not in self.linked:
+            return value
+        return format_html(
+            '<a href="{}">{}</a>', reverse("person_book", args=[record.owner_id]), value
+        )

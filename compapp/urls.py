@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("payouts.urls")),
     path("finance/", include("payouts.urls_finance")),
     path("team/", include("accounts.urls_team")),
+    path("metrics/", include("accounts.urls_metrics")),
     path("history/", include("accounts.urls_audit")),
 ]
