@@ -7,16 +7,20 @@ import datetime
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from accounts import selectors
+from accounts.charts import arr_by_month
 from accounts.filters import BookFilter
 from accounts.forms import ReassignForm, form_errors
 from accounts.permissions import person_for_user, require_role, roles_of, visible_people
 from accounts.revenue import run_rate_arr
 from accounts.services import ReassignError, account_reassign, assignment_create
 from accounts.tables import BookTable, InvoiceTable, TeamTable
+from compapp.tables import configure
+from payouts.charts import distribution_chart, team_distribution
+from payouts.quarters import Quarter
 
 BOOK_PAGE_SIZE = 25
 
@@ -55,8 +59,11 @@ def _book(request, person, *, own):
         request.GET or None, queryset=book, segments=segments, roles=held_roles
     )
     rows = selectors.with_figures(book_filter.qs, on)
-    table = BookTable(rows, show_role=len(held_roles) > 1)
-    RequestConfig(request, paginate={"per_page": BOOK_PAGE_SIZE}).configure(table)
+    team = _reassign_choices(request.user, person, own=own)
+    table = BookTable(rows, show_role=len(held_roles) > 1, reassign_to=team, on=on)
+    export = configure(request, table, filename=f"book-{person.id}-{on}", per_page=BOOK_PAGE_SIZE)
+    if export is not None:
+        return export
     size = selectors.book_sizes([person], on)[person.id]
     context = {
         "person": person,
@@ -76,14 +83,27 @@ def _book(request, person, *, own):
     return render(request, "accounts/book.html", context)
 
 
+def _reassign_choices(user, person, *, own) -> list | None:
+    """Who a manager may move an account of this book to, from the book's rows: their team
+    but the book's owner; None (no reassign column) for anyone else or their own book."""
+    if own or "manager" not in roles_of(user):
+        return None
+    if not visible_people(user).filter(id=person.id).exists():
+        return None
+    return list(selectors.reassign_team(user).exclude(id=person.id).only("id", "name"))
+
+
 def account_detail(request, account_id):
     account = selectors.get_account_for_user(request.user, account_id)
     on = _as_of(request)
     owners = list(selectors.account_owners(account))
-    current = [a for a in owners if a.start_date <= on and (a.end_date or on) >= on]
+    current = _current(owners, on)
     since = max((a.start_date for a in current), default=None)
     invoices = InvoiceTable(account.invoices.all(), prefix="inv-")
-    RequestConfig(request, paginate={"per_page": 25}).configure(invoices)
+    export = configure(request, invoices, filename=f"invoices-{account.external_id}",
+                       per_page=25)
+    if export is not None:
+        return export
     form = None
     if "manager" in roles_of(request.user):
         team_ids = set(visible_people(request.user).values_list("id", flat=True))
@@ -92,6 +112,7 @@ def account_detail(request, account_id):
                 team=selectors.reassign_team(request.user),
                 initial={"role": current[0].role if current else "", "effective_date": on},
             )
+    months = selectors.revenue_by_month(account, on)
     context = {
         "account": account,
         "on": on,
@@ -101,7 +122,8 @@ def account_detail(request, account_id):
         "contract_value": selectors.format_money(account.annual_contract_value),
         "risk_reasons": selectors.at_risk_reasons(account, on, since=since),
         "invoices": invoices,
-        "months": selectors.revenue_by_month(account, on),
+        "months": months,
+        "arr_chart": arr_by_month(months),
         "health_band": selectors.health_band(account.health_score),
         "form": form,
     }
@@ -110,13 +132,36 @@ def account_detail(request, account_id):
 
 @require_POST
 def reassign(request, account_id):
-    """Assign or reassign an account in a role (managers, for their team)."""
+    """Assign or reassign an account in a role (managers, for their team). A plain POST
+    redirects with a message; an htmx POST (HX-Request) answers the fragment it swaps in:
+    from the account page, the result and the owners table; from a book's row, the row's
+    result."""
     require_role(request.user, "manager")
     account = selectors.get_account_for_user(request.user, account_id)
     form = ReassignForm(request.POST, team=selectors.reassign_team(request.user))
+    ok, text = _reassign(request, account, form)
+    from_row = request.POST.get("from") == "row"
+    if request.headers.get("HX-Request"):
+        context = {"ok": ok, "text": text, "account": account}
+        if from_row:
+            return render(request, "accounts/_row_reassign_result.html", context)
+        on = _as_of(request)
+        owners = list(selectors.account_owners(account))
+        context.update(owners=owners, current=_current(owners, on))
+        return render(request, "accounts/_reassign_result.html", context)
+    (messages.success if ok else messages.error)(request, text)
+    target = request.POST.get("next", "")
+    if from_row and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("account_detail", account_id=account.id)
+
+
+def _reassign(request, account, form) -> tuple[bool, str]:
+    """Make the move the form asks for; (done, what to tell the manager)."""
     if not form.is_valid():
-        messages.error(request, f"Not reassigned. {form_errors(form)}")
-        return redirect("account_detail", account_id=account.id)
+        return False, f"Not reassigned. {form_errors(form)}"
     data = form.cleaned_data
     try:
         if selectors.has_owner(account, data["role"], data["effective_date"]):
@@ -140,14 +185,15 @@ def reassign(request, account_id):
                 by_user=request.user,
             )
     except ReassignError as error:
-        messages.error(request, f"Not reassigned. {error}")
-    else:
-        messages.success(
-            request,
-            f"{account.name} is {assignment.owner.name}'s ({assignment.get_role_display()}) "
-            f"from {assignment.start_date:%Y-%m-%d}.",
-        )
-    return redirect("account_detail", account_id=account.id)
+        return False, f"Not reassigned. {error}"
+    return True, (
+        f"{account.name} is {assignment.owner.name}'s ({assignment.get_role_display()}) "
+        f"from {assignment.start_date:%Y-%m-%d}."
+    )
+
+
+def _current(owners, on):
+    return [a for a in owners if a.start_date <= on and (a.end_date or on) >= on]
 
 
 def team(request):
@@ -156,9 +202,16 @@ def team(request):
     on = _as_of(request)
     rows = selectors.team_rows(request.user, on)
     table = TeamTable(rows)
-    RequestConfig(request, paginate={"per_page": 100}).configure(table)
+    export = configure(request, table, filename=f"team-{on}", per_page=100)
+    if export is not None:
+        return export
+    quarter = Quarter.containing(on)
+    bands = team_distribution({row.person_id for row in rows}, quarter)
     context = {
         "on": on,
+        "quarter": quarter,
+        "bands": bands,
+        "distribution": distribution_chart(bands),
         "table": table,
         "over": [row for row in rows if row.over],
         "under": [row for row in rows if row.under],

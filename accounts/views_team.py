@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from accounts import feature_requests, handoffs, selectors, standups
 from accounts.forms import form_errors
@@ -34,6 +33,7 @@ from accounts.models import Role
 from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.services import ReassignError
 from accounts.tables import MoneyColumn
+from compapp.tables import TEMPLATE, configure
 from payouts.quarters import Quarter
 
 STANDUP_ROLES = ("manager", "finance", "revops")
@@ -297,7 +297,7 @@ class FeatureRequestTable(tables.Table):
     logged = tables.Column(accessor="logged_at", verbose_name="Logged")
 
     class Meta:
-        template_name = "django_tables2/bootstrap4.html"
+        template_name = TEMPLATE
         attrs = {"class": "feature-requests"}
         order_by = ("-arr",)
         empty_text = "No feature requests match."
@@ -334,7 +334,10 @@ def feature_request_list(request):
         )
     rows = feature_requests.request_rows(requests, on)
     table = FeatureRequestTable(rows)
-    RequestConfig(request, paginate={"per_page": REQUESTS_PAGE_SIZE}).configure(table)
+    export = configure(request, table, filename=f"feature-requests-{on}",
+                       per_page=REQUESTS_PAGE_SIZE)
+    if export is not None:
+        return export
     context = {
         "on": on,
         "form": form,

@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from compapp.formatting import format_money  # noqa: F401 - used by views through here
+from compapp.tables import TEMPLATE
 from payouts.rules import to_cents
 
 CENT = Decimal("0.01")
@@ -76,6 +77,11 @@ class MoneyColumn(tables.Column):
     def render(self, value):
         return format_money(value, signed=self.signed)
 
+    def value(self, value):
+        """Exports carry the number to the cent (-1234.50), not the display (-$1,234.50)."""
+        value = to_decimal(value)
+        return "" if value is None else str(to_cents(value))
+
 
 class TotalColumn(MoneyColumn):
     """Money with a footer that adds the column up as printed: each row to the cent."""
@@ -92,11 +98,15 @@ class AccountColumn(tables.Column):
         return format_html('<a href="{}">{}</a> <span class="muted">{}</span>',
                            record["url"], value, record["external_id"])
 
+    def value(self, value, record):
+        return f"{value} ({record['external_id']})"
+
 
 class BaseTable(tables.Table):
+    """Rows are dicts in the order the figures explain them; a header click sorts them."""
+
     class Meta:
-        orderable = False
-        template_name = "django_tables2/table.html"
+        template_name = TEMPLATE
 
 
 class AccountLineTable(BaseTable):
@@ -109,7 +119,7 @@ class AccountLineTable(BaseTable):
     unpaid = MoneyColumn(verbose_name="Unpaid")
     contribution = TotalColumn(verbose_name="Contribution")
     counted = tables.Column(verbose_name="Counted")
-    why = tables.Column(verbose_name="Why")
+    why = tables.Column(verbose_name="Why", orderable=False)
 
     class Meta(BaseTable.Meta):
         attrs = {"class": "attainment-accounts"}
@@ -120,6 +130,9 @@ class AccountLineTable(BaseTable):
         super().__init__(*args, **kwargs)
         self.columns["end_arr"].column.verbose_name = end_label
         self.columns["baseline_arr"].column.verbose_name = baseline_label
+
+    def value_baseline_arr(self, value, record):
+        return "" if value is None else str(to_cents(value))
 
     def render_baseline_arr(self, value, record):
         months = record["baseline_months"]
@@ -144,7 +157,7 @@ class DealLineTable(BaseTable):
     commission = TotalColumn(verbose_name="Commission")
     paid_share = tables.Column(verbose_name="Paid share", attrs=NUM)
     payable = TotalColumn(verbose_name="Payable now")
-    why = tables.Column(verbose_name="Why")
+    why = tables.Column(verbose_name="Why", orderable=False)
 
     class Meta(BaseTable.Meta):
         attrs = {"class": "attainment-deals"}
@@ -170,7 +183,7 @@ class AccountChangeTable(BaseTable):
     contribution_before = MoneyColumn(verbose_name="Contribution before")
     contribution_now = MoneyColumn(verbose_name="Contribution now")
     contribution_delta = MoneyColumn(verbose_name="Contribution change", signed=True)
-    note = tables.Column(verbose_name="", default="")
+    note = tables.Column(verbose_name="", default="", orderable=False)
 
     class Meta(BaseTable.Meta):
         attrs = {"class": "attainment-changes"}
@@ -203,7 +216,7 @@ class PreviousQuarterTable(BaseTable):
 
 class RiskTable(BaseTable):
     name = AccountColumn(verbose_name="Account", accessor="name")
-    reasons = tables.Column(verbose_name="Why at risk")
+    reasons = tables.Column(verbose_name="Why at risk", orderable=False)
     impact = MoneyColumn(verbose_name="Lost if it churned now")
 
     class Meta(BaseTable.Meta):
@@ -215,6 +228,9 @@ class RiskTable(BaseTable):
         return format_html('<ul class="reasons">{}</ul>',
                            format_html_join("", "<li>{}</li>", ((r,) for r in value)))
 
+    def value_reasons(self, value):
+        return "; ".join(value)
+
 
 class RecomputeRunTable(BaseTable):
     id = tables.Column(verbose_name="Run")
@@ -222,7 +238,8 @@ class RecomputeRunTable(BaseTable):
     as_of = tables.DateColumn(verbose_name="As of", format="Y-m-d")
     status = tables.Column(verbose_name="Status")
     progress = tables.Column(verbose_name="Done", accessor="done", attrs=NUM)
-    started_by = tables.Column(verbose_name="Started by", default="nightly job or command")
+    started_by = tables.Column(verbose_name="Started by", default="nightly job or command",
+                               order_by=("started_by__username",))
     started_at = tables.DateTimeColumn(verbose_name="Started", format="Y-m-d H:i")
     finished_at = tables.DateTimeColumn(verbose_name="Finished", format="Y-m-d H:i")
 

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounts.models import Role, Team
+from compapp.tables import TEMPLATE
 from payouts.finance import money, needs_quota, projected_gap
 from payouts.models import Payout, PayoutStatus
 
@@ -64,16 +65,23 @@ class QueueTable(tables.Table):
     open_inquiries = tables.Column(verbose_name="Open inquiries", attrs=NUM)
     flags = tables.Column(empty_values=(), orderable=False, verbose_name="Flags")
     actions = tables.TemplateColumn(template_name="finance/_payout_actions.html",
-                                    orderable=False, verbose_name="")
+                                    extra_context={"in_queue": True}, orderable=False,
+                                    verbose_name="", exclude_from_export=True)
 
     class Meta:
-        template_name = "django_tables2/table.html"
+        template_name = TEMPLATE
         attrs = {"class": "queue"}
+        row_attrs = {"id": lambda record: f"payout-{record.id}",
+                     "data-status": lambda record: record.status}
         empty_text = "No payouts match."
 
-    def __init__(self, *args, quarter, **kwargs):
+    def __init__(self, *args, quarter, note=None, **kwargs):
+        """`note`: (done, text) of an action just taken, shown in the actions cell of the
+        row an htmx request answers."""
         self.quarter = quarter
         super().__init__(*args, **kwargs)
+        if note is not None:
+            self.columns["actions"].column.extra_context.update(ok=note[0], note=note[1])
 
     def render_person(self, value, record):
         return format_html('<a href="{}">{}</a>',
@@ -87,6 +95,9 @@ class QueueTable(tables.Table):
 
     def render_status(self, record):
         return status_badge(record)
+
+    def value_status(self, record):
+        return record.get_status_display()
 
     def render_gap(self, record):
         gap = projected_gap(record)
@@ -112,15 +123,23 @@ class PlanAcceptanceTable(tables.Table):
     quota = tables.Column(accessor="person_plan__quota", verbose_name="Quota", attrs=NUM,
                           default="")
     accepted = tables.Column(accessor="acceptance", verbose_name="Acknowledged",
-                             empty_values=())
+                             empty_values=(), order_by=("acceptance__accepted_at",))
 
     class Meta:
-        template_name = "django_tables2/table.html"
+        template_name = TEMPLATE
         empty_text = "Nobody has a plan in this quarter."
-        orderable = False
 
     def render_quota(self, value):
         return money(value)
+
+    def value_quota(self, value):
+        return "" if value in (None, "") else f"{value:.2f}"
+
+    def value_accepted(self, value):
+        if value is None:
+            return "not yet"
+        by = value.accepted_by.get_username() if value.accepted_by else "?"
+        return f"{value.accepted_at:%Y-%m-%d %H:%M} UTC by {by}"
 
     def render_accepted(self, value):
         if value is None:

@@ -22,7 +22,8 @@ from accounts.models import Invoice, InvoiceKind, InvoiceStatus
 from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.revenue import run_rate_arr
 from accounts.selectors import get_person_for_user
-from payouts import risk, selectors, tasks
+from compapp.tables import configure
+from payouts import charts, risk, selectors, tasks
 from payouts.models import AttainmentSnapshot, PlanKind, QuotaAmendment, RecomputeRun
 from payouts.quarters import Quarter, add_months
 from payouts.rules import to_cents
@@ -46,6 +47,7 @@ RECOMPUTE_ROLES = ("manager", "finance", "revops")
 AT_RISK_ON_ATTAINMENT_PAGE = 5
 EARLIER_QUARTERS_SHOWN = 8
 RECENT_RUNS_SHOWN = 10
+TABLE_PAGE_SIZE = 50
 METRIC_LABELS = {
     PlanKind.CSM_REVENUE_RETENTION: "Revenue retention",
     PlanKind.LOGO_RETENTION: "Logo retention",
@@ -122,6 +124,23 @@ def _attainment(request, person, *, own):
         rows = risk.at_risk(person, quarter, today)
         context["risk_count"] = len(rows)
         context["risk_table"] = _risk_table(rows[:AT_RISK_ON_ATTAINMENT_PAGE])
+    if snapshot is not None:
+        target_pay = to_decimal(snapshot.explanation.get("target_pay"))
+        context["over_quarter"] = charts.attainment_chart(
+            charts.attainment_over_quarter(person.id, quarter), target_pay, quarter)
+    tables = [
+        (context.get("account_table"), "accounts"),
+        (context.get("deal_table"), "deals"),
+        (context.get("changes") and context["changes"]["table"], "changes"),
+        (context.get("risk_table"), "at-risk"),
+        (context["earlier"], "earlier-quarters"),
+    ]
+    for table, name in tables:
+        if table is not None:
+            export = configure(request, table, filename=f"attainment-{person.id}-{quarter}-{name}",
+                               per_page=TABLE_PAGE_SIZE)
+            if export is not None:
+                return export
     return render(request, "payouts/attainment.html", context)
 
 
@@ -542,13 +561,18 @@ def person_at_risk(request, person_id):
     on = _day(request)
     quarter = Quarter.containing(on)
     rows = risk.at_risk(person, quarter, on)
+    table = _risk_table(rows)
+    export = configure(request, table, filename=f"at-risk-{person.id}-{on}",
+                       per_page=TABLE_PAGE_SIZE)
+    if export is not None:
+        return export
     return render(request, "payouts/at_risk.html", {
         "person": person,
         "own": person == person_for_user(request.user),
         "on": on,
         "today": datetime.date.today(),
         "quarter": quarter,
-        "table": _risk_table(rows),
+        "table": table,
         "count": len(rows),
     })
 
@@ -619,20 +643,31 @@ def recompute(request):
     else:
         quarter = request.GET.get("quarter") or str(Quarter.containing(today))
         form = RecomputeForm(initial={"quarter": quarter, "as_of": today})
-    return render(request, "payouts/recompute.html", {
-        "form": form,
-        "runs": _recent_runs(),
-    })
+    runs = _recent_runs()
+    export = configure(request, runs, filename="recompute-runs", per_page=RECENT_RUNS_SHOWN)
+    if export is not None:
+        return export
+    return render(request, "payouts/recompute.html", {"form": form, "runs": runs})
 
 
 def recompute_run(request, run_id):
+    """A run's page; with the HX-Request header (htmx polling every 2 seconds while it
+    runs) only its progress, and the recent runs once it has finished."""
     require_role(request.user, *RECOMPUTE_ROLES)
     run = get_object_or_404(RecomputeRun.objects.select_related("started_by"), id=run_id)
-    return render(request, "payouts/recompute_run.html", {
+    runs = _recent_runs()
+    export = configure(request, runs, filename="recompute-runs", per_page=RECENT_RUNS_SHOWN)
+    if export is not None:
+        return export
+    context = {
         "run": run,
         "percent": (run.done * 100 // run.total) if run.total else 100,
-        "runs": _recent_runs(),
-    })
+        "runs": runs,
+    }
+    if request.headers.get("HX-Request"):
+        context["oob_runs"] = run.status != RecomputeRun.Status.RUNNING
+        return render(request, "payouts/_recompute_progress.html", context)
+    return render(request, "payouts/recompute_run.html", context)
 
 
 def recompute_progress(request, run_id):
@@ -642,6 +677,8 @@ def recompute_progress(request, run_id):
 
 
 def _recent_runs() -> RecomputeRunTable:
+    # A list, so that a header click sorts these runs rather than reordering the query.
     return RecomputeRunTable(
-        RecomputeRun.objects.select_related("started_by")[:RECENT_RUNS_SHOWN], prefix="run-"
+        list(RecomputeRun.objects.select_related("started_by")[:RECENT_RUNS_SHOWN]),
+        prefix="run-",
     )

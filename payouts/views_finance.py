@@ -15,11 +15,14 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from accounts.permissions import person_for_user, require_role, roles_of, visible_people
+from compapp.tables import configure
 from payouts import finance, services
 from payouts.finance import PayoutError
 from payouts.models import Inquiry, Payout, ProposedAdjustment
 from payouts.quarters import Quarter
 from payouts.tables_finance import PlanAcceptanceTable, QueueFilter, QueueTable
+
+QUEUE_PAGE_SIZE = 50
 
 
 class AdjustmentForm(forms.Form):
@@ -86,9 +89,11 @@ def finance_home(request):
 def queue(request, quarter):
     require_role(request.user, "finance")
     queue_filter = QueueFilter(request.GET or None, queryset=finance.payout_queue(quarter))
-    rows = list(queue_filter.qs)
     table = QueueTable(queue_filter.qs, quarter=quarter)
-    RequestConfig(request, paginate=False).configure(table)
+    export = configure(request, table, filename=f"payout-queue-{quarter}", per_page=QUEUE_PAGE_SIZE)
+    if export is not None:
+        return export
+    rows = list(queue_filter.qs)
     context = {
         "quarter": quarter,
         "previous": quarter.previous(),
@@ -206,14 +211,23 @@ def _status_change(request, payout, action):
 
 @require_POST
 def payout_action(request, payout_id, action):
+    """Approve, reject, mark paid or resubmit. From the queue with htmx (HX-Request), the
+    answer is the payout's updated row, saying what was done; else a redirect back."""
     require_role(request.user, "finance")
     payout = get_object_or_404(Payout.objects.select_related("person"), id=payout_id)
     try:
         done = _status_change(request, payout, action)
     except PayoutError as exc:
-        messages.error(request, str(exc))
+        ok, text = False, str(exc)
     else:
-        messages.success(request, f"{payout.person.name}'s {payout.quarter} payout {done}.")
+        ok, text = True, f"{payout.person.name}'s {payout.quarter} payout {done}."
+    if request.headers.get("HX-Request") and request.POST.get("from") == "queue":
+        quarter = Quarter.parse(payout.quarter)
+        table = QueueTable(finance.payout_queue(quarter).filter(id=payout.id), quarter=quarter,
+                           note=(ok, text))
+        RequestConfig(request, paginate=False).configure(table)
+        return render(request, "finance/_queue_row.html", {"table": table})
+    (messages.success if ok else messages.error)(request, text)
     return _back(request, "finance_payout", payout_id=payout.id)
 
 
@@ -240,19 +254,39 @@ def inquiry_resolve(request, inquiry_id):
     require_role(request.user, "finance")
     inquiry = get_object_or_404(Inquiry, id=inquiry_id)
     form = ResolveForm(request.POST)
+    adjusted = False
     try:
         if not form.is_valid():
             raise PayoutError(f"Not answered. {_errors(form)}")
         data = form.cleaned_data
-        finance.inquiry_resolve(inquiry_id=inquiry.id, user=request.user, answer=data["answer"],
-                                adjustment_amount=data["adjustment_amount"],
-                                resolve=not data["keep_open"])
+        resolved = finance.inquiry_resolve(
+            inquiry_id=inquiry.id, user=request.user, answer=data["answer"],
+            adjustment_amount=data["adjustment_amount"], resolve=not data["keep_open"])
+        adjusted = resolved.adjustment_id is not None
     except PayoutError as exc:
-        messages.error(request, str(exc))
+        ok, text = False, str(exc)
     else:
-        messages.success(request, "Inquiry answered." if form.cleaned_data["keep_open"]
-                         else "Inquiry resolved.")
+        ok, text = True, ("Inquiry answered." if form.cleaned_data["keep_open"]
+                          else "Inquiry resolved.")
+    if request.headers.get("HX-Request"):
+        return _inquiry_fragment(request, inquiry.id, ok, text, form, refresh=adjusted)
+    (messages.success if ok else messages.error)(request, text)
     return _back(request, "finance_payout", payout_id=inquiry.payout_id)
+
+
+def _inquiry_fragment(request, inquiry_id, ok, text, form, *, refresh):
+    """The inquiry's card, answered (or with the refusal and the answer as typed). An
+    adjustment changes the payout's totals too: then the whole page reloads."""
+    inquiry = Inquiry.objects.select_related("raised_by", "answered_by", "adjustment").get(
+        id=inquiry_id)
+    inquiry.adjustment_display = finance.money(inquiry.adjustment.amount) \
+        if inquiry.adjustment else ""
+    inquiry.form = form if not ok else ResolveForm(auto_id=f"id_inquiry{inquiry.id}_%s")
+    response = render(request, "finance/_inquiry.html", {
+        "i": inquiry, "done": text if ok else "", "error": "" if ok else text})
+    if refresh:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST
@@ -289,6 +323,9 @@ def plans(request, quarter):
     require_role(request.user, "finance")
     rows = finance.plan_acceptances(quarter)
     table = PlanAcceptanceTable(rows)
+    export = configure(request, table, filename=f"plan-acknowledgements-{quarter}", per_page=50)
+    if export is not None:
+        return export
     context = {
         "quarter": quarter, "previous": quarter.previous(), "next": quarter.next(),
         "table": table, "accepted": sum(1 for r in rows if r.acceptance), "count": len(rows),
