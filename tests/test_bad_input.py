@@ -11,6 +11,7 @@ spreadsheet would read as a formula.
 
 import csv
 import datetime
+import html
 import io
 import re
 import tempfile
@@ -502,3 +503,50 @@ def test_a_carriage_return_inside_a_cell_cannot_start_a_formula_row(world, appro
         rows = list(csv.reader(f))
     assert all(len(row) == len(rows[0]) for row in rows), rows
     assert all(not runs_as_formula(cell) for row in rows for cell in row), rows
+
+
+# --- the tables' CSV exports ----------------------------------------------------------------
+
+EXPORT_LINK = re.compile(r'<a class="export-csv" href="([^"]+)"')
+
+
+def table_exports(client, url):
+    """Every CSV export linked from a page, parsed."""
+    page = client.get(url)
+    assert page.status_code == 200, url
+    files = {}
+    for href in EXPORT_LINK.findall(page.content.decode()):
+        href = html.unescape(href)
+        response = client.get(href if href.startswith("/") else url + href)
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        files[href] = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"),
+                                                  newline="")))
+    assert files, f"no CSV export on {url}"
+    return files
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payload", ["=cmd|' /C calc'!A0", "@SUM(A1:A9)", "+HYPERLINK(\"x\")",
+                                     "-2+3+cmd|' /C calc'!A0", "\t=1+1"])
+def test_the_tables_csv_exports_neutralise_formulas(people, users, client_for, payload):
+    """Names typed in the admin and requests typed in a form reach the tables unchecked: the
+    exports of the book, the team and the feature requests must quote them."""
+    from accounts.models import FeatureRequest
+    from tests.conftest import assign
+
+    account = make_account("X-1", name=payload)
+    assign(account, people["alice"], start=D(2024, 1, 1))
+    Person.objects.filter(id=people["alice"].id).update(name=payload)
+    FeatureRequest.objects.create(account=account, request=payload, importance="high",
+                                  logged_by=users["alice"])
+    maria = client_for("maria")
+    files = {}
+    for url in (f"/people/{people['alice'].id}/book/", "/team/", "/team/feature-requests/"):
+        files.update(table_exports(maria, url))
+    seen = 0
+    for href, rows in files.items():
+        for row in rows:
+            for cell in row:
+                assert not runs_as_formula(cell), (href, cell)
+                seen += cell.lstrip("'").strip() == payload.strip()
+    assert seen >= 3  # the payload is in the files, quoted
