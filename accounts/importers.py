@@ -101,8 +101,9 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _NUMBER = re.compile(r"-?(\d+)(?:\.(\d+))?")
 _WHOLE = re.compile(r"-?\d+")
-# A cell a spreadsheet would run as a formula: = or @ first, or + or - not starting a number.
-_FORMULA = re.compile(r"[=@]|[+\-](?![0-9.])")
+# A cell a spreadsheet would run as a formula: = or @ first, or + or - unless the whole cell
+# is a plain number ("-2+3+cmd|..." starts with a number but is a formula).
+_FORMULA = re.compile(r"[=@]|[+\-](?![0-9]+(?:\.[0-9]+)?\Z)")
 _CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b", re.IGNORECASE)
 
 

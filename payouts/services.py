@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -367,14 +368,17 @@ EXPORT_COLUMNS = ["email", "employee_id", "name", "quarter", "plan", "plan_versi
                   "amount", "status", "approved_by", "approved_at", "payout_date"]
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
 def spreadsheet_safe(value) -> str:
-    """Neutralise cells a spreadsheet would run as a formula."""
+    """Neutralise cells a spreadsheet would run as a formula: a cell starting with = + - @
+    (or a tab or carriage return) is quoted unless it is a plain number, and line breaks
+    inside a cell become spaces so no cell can start a row of its own."""
     text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            Decimal(text)
-        except Exception:  # not a number: quote it
-            return "'" + text
+    text = text.replace("\r", " ").replace("\n", " ")
+    if text[:1] in ("=", "+", "-", "@", "\t") and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
     return text
 
 

@@ -386,9 +386,6 @@ def test_the_command_prints_every_problem_and_fails(world, capsys):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason=(
-    "accounts/importers.py _FORMULA lets a cell through when + or - is followed by a digit, "
-    "so '-2+3+cmd|...' (a known CSV-injection payload: Excel runs it) is stored as text"))
 def test_a_formula_starting_with_a_signed_number_is_refused(world):
     header, rows = parsed("accounts")
     rows[0]["name"] = "-2+3+cmd|' /C calc'!A0"
@@ -433,10 +430,6 @@ def test_spreadsheet_safe_never_returns_a_formula(value):
     assert not runs_as_formula(spreadsheet_safe(value)), repr(spreadsheet_safe(value))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "payouts/services.py spreadsheet_safe lets through any cell Python's Decimal() reads as a "
-    "number, but a spreadsheet does not read '-Infinity', '+NaN', '-1_000' or '-١' as "
-    "numbers: it evaluates them as formulas"))
 def test_spreadsheet_safe_quotes_what_only_python_reads_as_a_number():
     for value in ("-Infinity", "+NaN", "-1_000", "-١", "-1 "):
         assert not runs_as_formula(spreadsheet_safe(value)), value
@@ -481,12 +474,6 @@ def test_the_payroll_download_neutralises_formulas(approved, client_for):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason=(
-    "the payroll export (payouts/management/commands/export_payouts.py and "
-    "payouts/views_finance.py export_csv) writes with csv.writer(lineterminator='\\n'), which "
-    "does not quote a cell holding a carriage return: 'Bob\\r=1+cmd' splits the row and "
-    "'=1+cmd' starts the next one as a formula. The importer lets such a name in (text() "
-    "checks only the start of a cell)"))
 def test_a_carriage_return_inside_a_cell_cannot_start_a_formula_row(world, approved, tmp_path):
     header, rows = parsed("people")
     rows[0]["name"] = "Bob\r=1+cmd|' /C calc'!A0"

@@ -644,6 +644,8 @@ BAD = [
             "line 2: health_score: must be from 0 to 10: '11'",
             "line 3: name: looks like a spreadsheet formula: '@SUM(A1)'",
             "line 3: active_users: must be from 0 to 2147483647: '-3'",
+            # a sign not followed by a plain number is a formula to a spreadsheet
+            "line 4: name: looks like a spreadsheet formula: '-2 Plus'",
         ],
         id="formula-cells-and-ranges",
     ),
