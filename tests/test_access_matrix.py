@@ -12,8 +12,11 @@ computed her figures) except the hand-off, which Dan proposes to Alice. So `alic
 owner, `bob` another rep, `omar` the manager of another team and `maria` the owner's
 manager.
 
-Each account, and each payout's adjustment, carries a canary (a name or an amount found
-nowhere else): no page answered to a user may show the canary of a person they may not see.
+Each account, each payout's adjustment and Charlie's open deal carry a canary (a name or an
+amount found nowhere else): no page answered to a user may show the canary of a person they
+may not see. Every "Export CSV" link found on a page is fetched by every role too (it must
+answer as its page does, and leak nothing), and every refused action is also tried the htmx
+way (HX-Request), which must be refused just the same.
 """
 
 import datetime
