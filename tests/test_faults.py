@@ -157,7 +157,8 @@ class Cluster:
         for worker in self.workers:
             terminate(worker.name)
         client = redis.Redis.from_url(BROKER)
-        client.delete(self.queue, f"_kombu.binding.{self.queue}")
+        client.delete(self.queue, f"_kombu.binding.{self.queue}",
+                      f"_kombu.binding_permanent.{self.queue}")
         client.close()
 
 
