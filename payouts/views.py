@@ -44,7 +44,6 @@ from payouts.tables import (
 
 ZERO = Decimal("0")
 RECOMPUTE_ROLES = ("manager", "finance", "revops")
-AT_RISK_ON_ATTAINMENT_PAGE = 5
 EARLIER_QUARTERS_SHOWN = 8
 RECENT_RUNS_SHOWN = 10
 TABLE_PAGE_SIZE = 50
@@ -120,10 +119,8 @@ def _attainment(request, person, *, own):
             .first()
         )
         context["changes"] = _changes(previous, snapshot) if previous else None
-    if quarter == current:
-        rows = risk.at_risk(person, quarter, today)
-        context["risk_count"] = len(rows)
-        context["risk_table"] = _risk_table(rows[:AT_RISK_ON_ATTAINMENT_PAGE])
+    # At-risk accounts are ranked live (a what-if recompute per account) on their own page,
+    # linked from here, so that this page reads only stored snapshots.
     if snapshot is not None:
         target_pay = to_decimal(snapshot.explanation.get("target_pay"))
         context["over_quarter"] = charts.attainment_chart(
@@ -132,7 +129,6 @@ def _attainment(request, person, *, own):
         (context.get("account_table"), "accounts"),
         (context.get("deal_table"), "deals"),
         (context.get("changes") and context["changes"]["table"], "changes"),
-        (context.get("risk_table"), "at-risk"),
         (context["earlier"], "earlier-quarters"),
     ]
     for table, name in tables:
