@@ -138,6 +138,8 @@ def payout_queue(quarter: Quarter) -> QuerySet[Payout]:
     )
     return (
         payouts_with_totals(Payout.objects.filter(quarter=str(quarter)))
+        # The queue shows figures, not explanations: the snapshots' JSON stays in the database.
+        .defer("snapshot__inputs", "snapshot__explanation")
         .annotate(
             projected=Subquery(projected, output_field=MONEY_FIELD),
             has_quota=Exists(PersonPlan.objects.filter(
