@@ -177,25 +177,35 @@ def account_reassign(
         before = [_assignment_json(current)]
         current.end_date = effective_date - datetime.timedelta(days=1)
         current.save(update_fields=["end_date"])
-        new = Assignment(
-            account=account,
-            owner=new_owner,
-            role=role,
-            start_date=effective_date,
-            inherited=True,
-            reason=reason.strip(),
-            cap_override_reason=cap_override_reason.strip(),
-            created_by=by_user,
+        return _assignment_start(
+            account=account, role=role, owner=new_owner, start_date=effective_date,
+            inherited=True, reason=reason, cap_override_reason=cap_override_reason,
+            by_user=by_user, before=before, ended=[current], source="reassign",
         )
-        _insert(new)
-        RowChange.objects.create(
-            model="Assignment",
-            key=f"{account.external_id}/{role}",
-            before={"assignments": before},
-            after={"assignments": [_assignment_json(current), _assignment_json(new)]},
-            source="reassign",
-            changed_by=by_user,
-        )
+
+
+def _assignment_start(*, account, role, owner, start_date, inherited, reason,
+                      cap_override_reason, by_user, before, ended, source) -> Assignment:
+    """Insert the new assignment and record the change (inside the caller's transaction)."""
+    new = Assignment(
+        account=account,
+        owner=owner,
+        role=role,
+        start_date=start_date,
+        inherited=inherited,
+        reason=reason.strip(),
+        cap_override_reason=cap_override_reason.strip(),
+        created_by=by_user,
+    )
+    _insert(new)
+    RowChange.objects.create(
+        model="Assignment",
+        key=f"{account.external_id}/{role}",
+        before={"assignments": before},
+        after={"assignments": [*(_assignment_json(a) for a in ended), _assignment_json(new)]},
+        source=source,
+        changed_by=by_user,
+    )
     return new
 
 
@@ -230,23 +240,8 @@ def assignment_create(
                 "has_owner",
             )
         _check_cap(role, owner, start_date, cap_override_reason)
-        new = Assignment(
-            account=account,
-            owner=owner,
-            role=role,
-            start_date=start_date,
-            inherited=inherited,
-            reason=reason.strip(),
-            cap_override_reason=cap_override_reason.strip(),
-            created_by=by_user,
+        return _assignment_start(
+            account=account, role=role, owner=owner, start_date=start_date,
+            inherited=inherited, reason=reason, cap_override_reason=cap_override_reason,
+            by_user=by_user, before=[], ended=[], source="assign",
         )
-        _insert(new)
-        RowChange.objects.create(
-            model="Assignment",
-            key=f"{account.external_id}/{role}",
-            before={"assignments": []},
-            after={"assignments": [_assignment_json(new)]},
-            source="assign",
-            changed_by=by_user,
-        )
-    return new
