@@ -97,7 +97,9 @@ def database_url(application_name, *, host=None, port=None):
     db = settings.DATABASES["default"]
     user = quote(db["USER"] or "")
     password = quote(db["PASSWORD"] or "")
-    return (f"postgres://{user}:{password}@{host or db['HOST'] or '127.0.0.1'}:"
+    # A Unix socket directory (the embedded PostgreSQL) goes in the URL percent-encoded.
+    host = quote(host or db["HOST"] or "127.0.0.1", safe="")
+    return (f"postgres://{user}:{password}@{host}:"
             f"{port or db['PORT'] or 5432}/{db['NAME']}?application_name={application_name}")
 
 
