@@ -185,6 +185,7 @@ def quarter_recompute_sync(*, quarter: Quarter, as_of: datetime.date, user=None)
             status=RecomputeRun.Status.FAILED, finished_at=timezone.now()
         )
         raise
+    recompute_run_finish(run=run)  # also when nobody has a plan in the quarter
     run.refresh_from_db()
     return run, snapshots
 

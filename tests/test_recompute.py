@@ -118,3 +118,13 @@ def test_an_ae_is_paid_on_deals_with_the_unpaid_share_held_back(people):
     assert row["amount"] == "10000.00"
     assert row["payable"] == "2500.00"
     assert row["bonus_fraction"] == "0.800000"
+
+
+@pytest.mark.django_db
+def test_a_recompute_of_a_quarter_where_nobody_has_a_plan_finishes_and_can_run_again():
+    for _ in range(2):
+        out = io.StringIO()
+        call_command("recompute", "--quarter", "2019Q1", "--as-of", "2019-04-20", stdout=out)
+        assert "0 people recomputed" in out.getvalue()
+    assert list(RecomputeRun.objects.values_list("status", flat=True)) == ["done", "done"]
+    assert attainment_json("2019Q1") == []
