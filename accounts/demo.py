@@ -1285,6 +1285,11 @@ def demo_seed(*, today: datetime.date) -> SeedResult:
             Lead, [_with_ids(lead, owner=person_ids) for lead in data.leads]
         )
         created["plans"] = _seed_plans(data.plans, person_ids)
+    return SeedResult(today=today, created=created, logins=demo_logins(data))
+
+
+def demo_logins(data) -> list[dict]:
+    """The demo's logins, in the order they are printed (the same on any --today)."""
     logins = [
         dict(
             role=p["role"],
@@ -1297,7 +1302,7 @@ def demo_seed(*, today: datetime.date) -> SeedResult:
         if p["end_date"] is None
     ]
     logins.sort(key=lambda row: (ROLE_ORDER.index(row["role"]), row["name"]))
-    return SeedResult(today=today, created=created, logins=logins)
+    return logins
 
 
 def _refuse_another_day(data):

@@ -106,7 +106,7 @@ def run() -> int:
     ensure_redis()
     atexit.register(stop_children)
     manage("migrate", "--noinput", "-v", "0")
-    manage("seed_demo")
+    manage("seed_demo", "--keep-existing")
     # Figures on the pages from the first minute: this quarter and the previous one, as the
     # nightly job would compute them.
     import datetime

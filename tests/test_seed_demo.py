@@ -279,3 +279,14 @@ def test_it_refuses_to_mix_in_the_demo_of_another_day(seeded):
     with pytest.raises(CommandError, match="another --today"):
         seed(TODAY + datetime.timedelta(days=90))
     assert snapshot() == before
+
+
+def test_the_run_command_keeps_the_demo_of_an_earlier_day(seeded):
+    # `make run` on a later day: the embedded database already holds yesterday's demo.
+    later = TODAY + datetime.timedelta(days=40)
+    people = Person.objects.count()
+    out = io.StringIO()
+    call_command("seed_demo", "--today", later.isoformat(), "--keep-existing", stdout=out)
+    assert "Kept as it is" in out.getvalue()
+    assert "demo-pass-2025" in out.getvalue()  # the logins are still printed
+    assert Person.objects.count() == people

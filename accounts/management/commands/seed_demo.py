@@ -4,7 +4,14 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.demo import HISTORY_MONTHS, DemoConflict, demo_seed
+from accounts.demo import (
+    HISTORY_MONTHS,
+    DemoConflict,
+    SeedResult,
+    demo_build,
+    demo_logins,
+    demo_seed,
+)
 from payouts.quarters import Quarter, add_months, month_start
 
 
@@ -30,13 +37,22 @@ class Command(BaseCommand):
             help="YYYY-MM-DD: the demo's today; history runs to the last complete month "
             "before it (default: today, UTC)",
         )
+        parser.add_argument(
+            "--keep-existing",
+            action="store_true",
+            help="when the database already holds the demo of another day, keep it as it is "
+            "and print the logins (what the run command does on a later day)",
+        )
 
-    def handle(self, *args, today=None, **options):
+    def handle(self, *args, today=None, keep_existing=False, **options):
         today = today or timezone.now().date()
         try:
             result = demo_seed(today=today)
         except DemoConflict as exc:
-            raise CommandError(str(exc)) from None
+            if not keep_existing:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(f"{exc} Kept as it is (--keep-existing).")
+            result = SeedResult(today=today, created={}, logins=demo_logins(demo_build(today)))
         first = add_months(month_start(today), -HISTORY_MONTHS)
         last = add_months(month_start(today), -1)
         quarter = Quarter.containing(today)
