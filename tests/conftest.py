@@ -32,7 +32,8 @@ def make_user(email, *groups):
 
 def make_account(external_id, *, billing="monthly", **kw):
     return Account.objects.create(
-        external_id=external_id, name=kw.pop("name", f"Customer {external_id}"), billing=billing, **kw
+        external_id=external_id, name=kw.pop("name", f"Customer {external_id}"),
+        billing=billing, **kw,
     )
 
 

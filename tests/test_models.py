@@ -10,7 +10,8 @@ from tests.conftest import assign, make_account
 @pytest.mark.django_db
 def test_the_database_refuses_two_owners_of_one_account_and_role_on_the_same_day(people):
     account = make_account("A-1")
-    assign(account, people["alice"], start=datetime.date(2025, 1, 1), end=datetime.date(2025, 3, 31))
+    assign(account, people["alice"], start=datetime.date(2025, 1, 1),
+           end=datetime.date(2025, 3, 31))
     with pytest.raises(IntegrityError), transaction.atomic():
         Assignment.objects.create(
             account=account, owner=people["bob"], role="csm", start_date=datetime.date(2025, 3, 31)

@@ -10,8 +10,13 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, InternalError, transaction
 
 from payouts.models import Payout, PayoutLine
-from payouts.services import PayoutError, payout_adjust, payout_approve, payout_mark_paid, \
-    payout_reject
+from payouts.services import (
+    PayoutError,
+    payout_adjust,
+    payout_approve,
+    payout_mark_paid,
+    payout_reject,
+)
 from tests.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
