@@ -72,6 +72,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
+    differences: int = 0  # differences proposed to finance for approved quarters
 
     @property
     def ok(self) -> bool:
@@ -83,6 +84,9 @@ class ImportResult:
             f"{self.kind} from {self.filename}: created {self.created}, "
             f"updated {self.updated}, unchanged {self.unchanged} ({rows})"
         )
+        if self.differences:
+            text += (f"; {self.differences} difference(s) with approved payouts proposed to "
+                     "finance")
         return text + ("; dry run, nothing written" if self.dry_run else "")
 
 
@@ -1168,7 +1172,28 @@ def import_csv(
         reason = str(exc).strip().splitlines()[0]
         result.created = result.updated = result.unchanged = 0
         result.errors = [f"line 1: file: the database refused the rows: {reason}"]
+        return result
+    if kind in FIGURE_KINDS and (result.created or result.updated):
+        result.differences = _differences_of_approved_quarters()
     return result
+
+
+# Kinds whose changes can move a figure already paid (SPEC 7: through 4.4's difference).
+FIGURE_KINDS = ("accounts", "assignments", "invoices", "usage", "deals", "plans")
+
+
+def _differences_of_approved_quarters() -> int:
+    """Changes of data behind approved payouts never pass silently: each quarter with
+    approved or paid payouts is recomputed and any difference is proposed to finance."""
+    from payouts.finance import differences_detect
+    from payouts.models import LOCKED_STATUSES, Payout
+    from payouts.quarters import Quarter
+
+    quarters = (
+        Payout.objects.filter(status__in=LOCKED_STATUSES)
+        .values_list("quarter", flat=True).distinct().order_by("quarter")
+    )
+    return sum(len(differences_detect(Quarter.parse(q))) for q in quarters)
 
 
 def import_runs_latest() -> dict[str, ImportRun]:

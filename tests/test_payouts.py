@@ -135,3 +135,26 @@ def test_commission_held_back_for_unpaid_contract_invoices_is_carried_forward(pe
     line = q3.lines.get(bucket="carried_forward")
     assert line.amount == Decimal("2500.00")
     assert "2025Q2" in line.source and "C-2" in line.source
+
+
+@pytest.mark.django_db
+def test_an_import_changing_an_approved_quarter_proposes_a_difference(alice_book, users,  # noqa: F811
+                                                                    tmp_path):
+    from accounts.importers import import_csv
+    from payouts.models import ProposedAdjustment
+
+    close()
+    payout = Payout.objects.get(person=alice_book)
+    payout_approve(payout_id=payout.id, user=users["fiona"])
+    # A corrected June invoice of A-1: 1,100 -> 1,460 raises end ARR by 4 x 360 = 1,440:
+    # retention (39,600 + 1,440) / 36,000 = 1.14 -> 70% of 2,500 = 1,750.00, 500.00 more.
+    path = tmp_path / "invoices.csv"
+    path.write_text(
+        "external_id,account_external_id,issued_on,period_start,period_end,amount,kind,"
+        "status,paid_on\nA1-6,A-1,2025-06-30,2025-06-01,2025-06-30,1460.00,usage,paid,"
+        "2025-06-30\n")
+    result = import_csv("invoices", path)
+    assert result.ok and result.updated == 1 and result.differences == 1
+    difference = ProposedAdjustment.objects.get(payout=payout)
+    assert difference.amount == Decimal("500.00")
+    assert PayoutLine.objects.get(payout=payout).amount == Decimal("1250.00")  # unchanged
