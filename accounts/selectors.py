@@ -574,10 +574,11 @@ def team_rows(user, on: datetime.date) -> list[TeamRow]:
     return rows
 
 
-def reassign_team(user) -> QuerySet[Person]:
-    """Who a manager may give accounts to: their team's people with a book role, not
-    themselves (nobody assigns themselves)."""
-    team = book_people(user)
+def reassign_team(user, on: datetime.date | None = None) -> QuerySet[Person]:
+    """Who a manager may give accounts to: their team's people with a book role who have not
+    left by `on` (default today), not themselves (nobody assigns themselves)."""
+    on = on or datetime.date.today()
+    team = book_people(user).filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
     me = person_for_user(user)
     return team.exclude(id=me.id) if me is not None else team
 

@@ -319,3 +319,16 @@ def test_assigning_refuses_a_role_already_held_or_not_held_by_the_new_owner(peop
             by_user=users["maria"],
         )
     assert state(account) == before
+
+
+@pytest.mark.django_db
+def test_the_reassign_form_does_not_offer_people_who_have_left(people, users):
+    from accounts.selectors import reassign_team
+
+    bob = people["bob"]
+    bob.end_date = D(2025, 3, 31)
+    bob.save()
+    offered = set(reassign_team(users["maria"], on=D(2025, 4, 1)).values_list("email", flat=True))
+    assert "bob@example.com" not in offered and "alice@example.com" in offered
+    assert "bob@example.com" in set(
+        reassign_team(users["maria"], on=D(2025, 3, 31)).values_list("email", flat=True))
