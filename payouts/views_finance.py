@@ -22,7 +22,7 @@ from payouts.models import Inquiry, Payout, ProposedAdjustment
 from payouts.quarters import Quarter
 from payouts.tables_finance import PlanAcceptanceTable, QueueFilter, QueueTable
 
-QUEUE_PAGE_SIZE = 50
+QUEUE_PAGE_SIZE = 25  # like every other table; the totals above cover all pages
 
 
 class AdjustmentForm(forms.Form):
