@@ -223,10 +223,6 @@ class Lead(models.Model):
     def __str__(self):
         return self.external_id
 
-    @property
-    def is_open(self):
-        return self.status in ("", "open", "new", "working")
-
 
 OPEN_LEAD_STATUSES = ("", "open", "new", "working")
 

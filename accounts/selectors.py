@@ -355,12 +355,6 @@ class RiskInputs:
     revenue: Mapping = field(default_factory=dict)  # monthly_revenue() as read
 
 
-def _run_rate_months(as_of: datetime.date, quarter: Quarter) -> list[datetime.date]:
-    """The quarter's complete months so far, or the last complete month before it."""
-    complete = [m for m in quarter.months if month_end(m) < as_of]
-    return complete or [add_months(quarter.start, -1)]
-
-
 def risk_inputs(
     accounts: Iterable[Account],
     as_of: datetime.date,
@@ -381,7 +375,7 @@ def risk_inputs(
     baseline_months = {
         i: rules.baseline_months(quarter, since.get(i) or quarter.start) for i in ids
     }
-    run_months = _run_rate_months(as_of, quarter)
+    run_months = rules.projection_months(quarter, as_of)
     first = min([run_months[0], *(months[0] for months in baseline_months.values())])
     last = max([run_months[-1], *(months[-1] for months in baseline_months.values())])
     if also_months:

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import Invoice, Person, RowChange
 from accounts.permissions import person_for_user, roles_of, visible_people
+from compapp.formatting import format_money
 from payouts import rules, selectors, services
 from payouts.models import (
     LOCKED_STATUSES,
@@ -68,11 +69,8 @@ def _require_finance(user, what: str) -> None:
 
 
 def money(value: Decimal | None) -> str:
-    """$1,234.50 (and -$1,234.50), for pages and statements."""
-    if value is None:
-        return ""
-    value = Decimal(value).quantize(Decimal("0.01"))
-    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+    """$1,234.50 (and -$1,234.50), for pages and statements: the product's one formatter."""
+    return format_money(value)
 
 
 def displayed(items, *attrs: str):

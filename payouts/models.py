@@ -210,11 +210,6 @@ class Payout(models.Model):
     def __str__(self):
         return f"{self.person} {self.quarter} ({self.status})"
 
-    @property
-    def total(self):
-        lines = sum((line.amount for line in self.lines.all()), 0)
-        return lines + sum((a.amount for a in self.adjustments.all()), 0)
-
 
 @tracked("PayoutLineHistory")
 class PayoutLine(models.Model):

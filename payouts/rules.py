@@ -275,26 +275,29 @@ def end_arr(account: AccountInput, quarter: Quarter, as_of: datetime.date) -> En
         total = sum((f.amount for f in figures), ZERO)
         unpaid = sum((f.unpaid for f in figures), ZERO)
         return EndArr(4 * total, 4 * unpaid, ZERO, "if it churned now: no revenue after as_of")
+    months_read = projection_months(quarter, as_of)
+    figures = [account.month(m) for m in months_read]
+    total = sum((f.amount for f in figures), ZERO) * 3 / len(months_read)
+    unpaid = sum((f.unpaid for f in figures), ZERO) * 3 / len(months_read)
+    if months_read[0] >= quarter.start:
+        n = len(months_read)
+        how = ("4 x the quarter's revenue" if n == 3
+               else f"projected: {n} complete month(s) x 3 / {n}, x 4")
+    else:
+        how = f"projected: no month of the quarter complete yet, {months_read[0]:%Y-%m} x 3, x 4"
+    return EndArr(4 * total, 4 * unpaid, ZERO, how)
+
+
+def projection_months(quarter: Quarter, as_of: datetime.date) -> list[datetime.date]:
+    """The months a projection reads (SPEC 3): the quarter's complete months so far, or,
+    when none is complete yet, the last complete month before it."""
+    complete = [m for m in quarter.months if month_is_complete(m, as_of)]
     if complete:
-        figures = [account.month(m) for m in complete]
-        total = sum((f.amount for f in figures), ZERO) * 3 / len(complete)
-        unpaid = sum((f.unpaid for f in figures), ZERO) * 3 / len(complete)
-        how = (
-            "4 x the quarter's revenue"
-            if len(complete) == 3
-            else f"projected: {len(complete)} complete month(s) x 3 / {len(complete)}, x 4"
-        )
-        return EndArr(4 * total, 4 * unpaid, ZERO, how)
+        return complete
     before = add_months(quarter.start, -1)
     while not month_is_complete(before, as_of):
         before = add_months(before, -1)
-    figure = account.month(before)
-    return EndArr(
-        4 * 3 * figure.amount,
-        4 * 3 * figure.unpaid,
-        ZERO,
-        f"projected: no month of the quarter complete yet, {before:%Y-%m} x 3, x 4",
-    )
+    return [before]
 
 
 def _stint_on(account: AccountInput, day: datetime.date) -> Stint | None:

@@ -255,3 +255,25 @@ def latest_snapshots(quarter: Quarter, people=None):
         .distinct("person_id")
         .select_related("person", "plan_version")
     )
+
+
+def snapshot_before(snapshot: AttainmentSnapshot) -> AttainmentSnapshot | None:
+    """The person's previous snapshot of the same quarter (what changed since is shown)."""
+    return (
+        AttainmentSnapshot.objects.filter(person_id=snapshot.person_id, quarter=snapshot.quarter)
+        .exclude(id=snapshot.id)
+        .select_related("plan_version")
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+
+
+def earlier_quarters(person, quarter: Quarter, *, limit: int) -> list[AttainmentSnapshot]:
+    """The latest snapshot of each earlier quarter, figures only (no inputs or explanation)."""
+    return list(
+        AttainmentSnapshot.objects.filter(person=person, quarter__lt=str(quarter))
+        .select_related("plan_version")
+        .defer("inputs", "explanation")
+        .order_by("-quarter", "-computed_at", "-id")
+        .distinct("quarter")[:limit]
+    )

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -58,18 +56,3 @@ def _key(key):
     if type(key) is datetime.date:
         return key.isoformat()
     return str(key)
-
-
-def digest(value) -> str:
-    text = json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01")))
-
-
-def ratio(value: Decimal | None) -> str | None:
-    from payouts.rules import to_ratio
-
-    return None if value is None else str(to_ratio(value))

@@ -111,13 +111,7 @@ def _attainment(request, person, *, own):
     }
     if snapshot is not None:
         context.update(_snapshot_figures(snapshot))
-        previous = (
-            AttainmentSnapshot.objects.filter(person=person, quarter=str(quarter))
-            .exclude(id=snapshot.id)
-            .select_related("plan_version")
-            .order_by("-computed_at", "-id")
-            .first()
-        )
+        previous = selectors.snapshot_before(snapshot)
         context["changes"] = _changes(previous, snapshot) if previous else None
     # At-risk accounts are ranked live (a what-if recompute per account) on their own page,
     # linked from here, so that this page reads only stored snapshots.
@@ -311,12 +305,7 @@ def _curve(snapshot, figures) -> Curve | None:
 
 
 def _earlier_quarters(person, quarter: Quarter) -> PreviousQuarterTable:
-    snapshots = (
-        AttainmentSnapshot.objects.filter(person=person, quarter__lt=str(quarter))
-        .select_related("plan_version")
-        .order_by("-quarter", "-computed_at", "-id")
-        .distinct("quarter")[:EARLIER_QUARTERS_SHOWN]
-    )
+    snapshots = selectors.earlier_quarters(person, quarter, limit=EARLIER_QUARTERS_SHOWN)
     base = _attainment_url(person)
     rows = [{
         "quarter": s.quarter,

@@ -8,6 +8,7 @@ import datetime
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -93,16 +94,21 @@ def queue(request, quarter):
     export = configure(request, table, filename=f"payout-queue-{quarter}", per_page=QUEUE_PAGE_SIZE)
     if export is not None:
         return export
-    rows = list(queue_filter.qs)
+    # The totals over every page, in one aggregate query (not by loading every payout).
+    totals = queue_filter.qs.aggregate(
+        count=Count("id"),
+        grand_total=Sum("total_amount"),
+        pending=Count("id", filter=Q(status="pending_approval")),
+    )
     context = {
         "quarter": quarter,
         "previous": quarter.previous(),
         "next": quarter.next(),
         "filter": queue_filter,
         "table": table,
-        "count": len(rows),
-        "grand_total": finance.money(sum((r.total_amount for r in rows), finance.ZERO)),
-        "pending": sum(1 for r in rows if r.status == "pending_approval"),
+        "count": totals["count"],
+        "grand_total": finance.money(totals["grand_total"] or finance.ZERO),
+        "pending": totals["pending"],
         "open_inquiries": finance.open_inquiries(quarter),
         "closable": datetime.date.today() > quarter.cutoff,
     }

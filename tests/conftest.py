@@ -77,10 +77,11 @@ def _reference_data(request):
             and not request.node.get_closest_marker("django_db"):
         return
     request.getfixturevalue("db") if "transactional_db" not in request.fixturenames else None
+    from accounts.permissions import GROUPS
     from payouts.defaults import default_plans_ensure
     from payouts.models import PlanVersion
 
-    for name in ("rep", "manager", "finance", "revops"):
+    for name in GROUPS:
         Group.objects.get_or_create(name=name)
     default_plans_ensure(PlanVersion)
 

@@ -477,7 +477,8 @@ def test_an_invoice_paid_late_is_carried_by_the_next_close_not_proposed_twice(
     Invoice.objects.filter(external_id="A1-6").update(status="open", paid_on=None)
     close()
     q2 = payout_of(alice_book)
-    assert q2.total == Decimal("0")  # retention 97.78% without June's A-1 money
+    total = finance.payouts_with_totals().get(id=q2.id).total_amount
+    assert total == Decimal("0")  # retention 97.78% without June's A-1 money
     payout_approve(payout_id=q2.id, user=users["fiona"])
     Invoice.objects.filter(external_id="A1-6").update(status="paid", paid_on=D(2025, 8, 1))
     # The 2025Q3 close will carry it: no difference to apply by hand.

@@ -1,9 +1,11 @@
 from django.db import migrations
 
+from accounts.permissions import GROUPS
+
 
 def create_groups(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
-    for name in ("rep", "manager", "finance", "revops"):
+    for name in GROUPS:
         Group.objects.get_or_create(name=name)
 
 
