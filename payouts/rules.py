@@ -7,6 +7,7 @@ ratios are kept unrounded; rounding happens once, half-up to the cent, in `to_ce
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -488,7 +489,7 @@ def _logo_retention(quarter, as_of, terms, person, accounts, onboarding, target_
     for account in sorted(accounts, key=lambda a: a.external_id):
         if onboarding:
             ended = [s for s in account.stints
-                     if s.end is not None and quarter.start <= s.end <= min(quarter.end, as_of)]
+                     if s.end is not None and quarter.start <= s.end <= day]
             if not ended:
                 rows.append((account, False, None, None, "not_in_cohort",
                              "onboarding did not end in the quarter: not in the cohort"))
@@ -720,7 +721,12 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
     below_zero = sum(lines_out.values(), ZERO)
     if below_zero < 0:  # a negative total is paid as 0, to the cent
         lines_out["floor_at_zero"] = -below_zero
-    lines_out.update(_split_lines({"guarantee": ramp}))
+    if ramp:
+        # The guarantee decides the amount: it is the guaranteed figure rounded once, and the
+        # top-up line takes what the rounded bucket lines leave (issue: no stray cent).
+        top_up = to_cents(paid_fraction * tp) - sum(lines_out.values(), ZERO)
+        if top_up > 0:
+            lines_out["guarantee"] = top_up
     amount = _amount(lines_out)
     # Payable now: the same figure with the commission on the unpaid share of the quarter's
     # annual deals left out (data contract); the ramp's guaranteed pay does not wait.
@@ -775,7 +781,37 @@ class PlanInputs:
     onboarding: bool = False  # logo retention over an onboarding cohort
 
 
+def as_known_on(inputs: PlanInputs) -> PlanInputs:
+    """The inputs cut at the person's day (SPEC 3): the quarter's last day, or the leaver's
+    last day, or as_of if earlier. Facts dated after it are not theirs: deals closed after it,
+    assignments begun after it (the account is left out altogether), assignments and
+    contracts ended after it (still running on their day, so not an end, a churn or a
+    finished onboarding)."""
+    day = book_day(inputs.quarter, inputs.person, inputs.as_of)
+    accounts = []
+    for account in inputs.accounts:
+        stints = tuple(
+            s if s.end is None or s.end <= day else dataclasses.replace(s, end=None)
+            for s in account.stints if s.start <= day
+        )
+        if not stints:
+            continue
+        if stints != account.stints or (account.contract_end and account.contract_end > day):
+            account = dataclasses.replace(
+                account, stints=stints,
+                contract_end=account.contract_end
+                if account.contract_end and account.contract_end <= day else None)
+        accounts.append(account)
+    deals = tuple(d for d in inputs.deals if d.closed_on <= day)
+    if len(accounts) == len(inputs.accounts) and all(
+            a is b for a, b in zip(accounts, inputs.accounts, strict=True)) \
+            and len(deals) == len(inputs.deals):
+        return inputs
+    return dataclasses.replace(inputs, accounts=tuple(accounts), deals=deals)
+
+
 def compute(inputs: PlanInputs) -> Result:
+    inputs = as_known_on(inputs)
     common = dict(quarter=inputs.quarter, as_of=inputs.as_of, terms=inputs.terms,
                   person=inputs.person, accounts=inputs.accounts)
     if inputs.terms.plan == "csm_revenue_retention":

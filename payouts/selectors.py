@@ -107,6 +107,9 @@ def gather_inputs(
         return []
     last_day = min(quarter.end, as_of)
     roles = {p.id: assignment_role_for(plan, p) for p, plan, _pp, _v in planned}
+    # Each person's facts stop at their own day: a leaver's last day (SPEC 3), so that a
+    # person's inputs are the same whoever else is computed with them.
+    days = {p.id: person_day(quarter, p, as_of) for p, _plan, _pp, _v in planned}
 
     # Assignments held at some time in the quarter up to as_of, as known on as_of.
     stints = defaultdict(lambda: defaultdict(list))  # person id -> account id -> [Stint]
@@ -124,15 +127,17 @@ def gather_inputs(
     ).order_by("start_date")
     ae_account_ids = set()
     for owner_id, account_id, start, end, inherited, role in rows:
+        if start > days[owner_id]:
+            continue  # begun after the person's day: not theirs
         if role == "ae":
             ae_account_ids.add(account_id)
-        known_end = end if end is not None and end <= as_of else None
+        known_end = end if end is not None and end <= days[owner_id] else None
         stints[owner_id][account_id].append(rules.Stint(start, known_end, inherited))
         account_ids.add(account_id)
 
     ae_people = [p for p, plan, _pp, _v in planned if plan == PlanKind.AE_COMMISSION]
     deals_by_owner = defaultdict(list)
-    converted = set()
+    converted = {}  # account id -> the first day a monthly_to_annual deal converted it
     if ae_people:
         deal_rows = (
             Deal.objects.filter(
@@ -156,6 +161,8 @@ def gather_inputs(
             )
         }
         for owner_id, ext, acc_ext, kind, arr, closed_on, _account_id in deal_rows:
+            if closed_on > days[owner_id]:
+                continue  # closed after the owner's last day: nobody's (SPEC 3)
             sums = contract.get(ext, {})
             deals_by_owner[owner_id].append(rules.DealInput(
                 external_id=ext, account_external_id=acc_ext, kind=kind, arr=arr,
@@ -163,13 +170,12 @@ def gather_inputs(
                 contract_invoiced=sums.get("invoiced") or rules.ZERO,
                 contract_paid=sums.get("paid") or rules.ZERO,
             ))
-        converted = set(
-            Deal.objects.filter(
-                kind="monthly_to_annual", stage="won",
-                account_id__in=held.filter(role="ae").values("account_id"),
-                closed_on__gte=quarter.start, closed_on__lte=last_day,
-            ).values_list("account_id", flat=True)
-        )
+        for account_id, closed_on in Deal.objects.filter(
+            kind="monthly_to_annual", stage="won",
+            account_id__in=held.filter(role="ae").values("account_id"),
+            closed_on__gte=quarter.start, closed_on__lte=last_day,
+        ).values_list("account_id", "closed_on"):
+            converted[account_id] = min(closed_on, converted.get(account_id, closed_on))
 
     accounts = {
         a["id"]: a
@@ -194,8 +200,10 @@ def gather_inputs(
                 amount=rev.amount, history=rev.amount, unpaid=rev.unpaid)
 
     result = []
-    for person, _plan, person_plan, version in planned:
+    for person, plan, person_plan, version in planned:
         _role, cohort = roles[person.id]
+        day = days[person.id]
+        is_ae = plan == PlanKind.AE_COMMISSION  # only the AE plan reads these two facts
         account_inputs = []
         for account_id, person_stints in stints[person.id].items():
             a = accounts[account_id]
@@ -203,11 +211,12 @@ def gather_inputs(
                 account_id=account_id, external_id=a["external_id"], name=a["name"],
                 billing=a["billing"], stints=tuple(person_stints),
                 revenue=figures.get(account_id, {}),
-                paid_invoices_ever=paid_counts.get(account_id, 0),
+                paid_invoices_ever=paid_counts.get(account_id, 0) if is_ae else 0,
                 annual_contract_value=a["annual_contract_value"],
-                contract_end=a["contract_end"] if a["contract_end"] and a["contract_end"] <= as_of
+                contract_end=a["contract_end"] if a["contract_end"] and a["contract_end"] <= day
                 else None,
-                converted_in_quarter=account_id in converted,
+                converted_in_quarter=is_ae and account_id in converted
+                and converted[account_id] <= day,
             ))
         account_inputs.sort(key=lambda a: a.external_id)
         inputs = rules.PlanInputs(
@@ -224,6 +233,13 @@ def gather_inputs(
         )
         result.append((person, version, person_plan, inputs))
     return result
+
+
+def person_day(quarter: Quarter, person: Person, as_of: datetime.date) -> datetime.date:
+    """The last day of the quarter whose facts are the person's: the quarter's last day, or
+    their last day if they left during it, or as_of if earlier (the same day as the rules')."""
+    day = min(quarter.end, as_of)
+    return min(day, person.end_date) if person.end_date else day
 
 
 def paid_invoice_counts(account_ids, as_of: datetime.date, at_most: int = 2) -> dict[int, int]:

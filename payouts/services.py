@@ -251,8 +251,91 @@ def _late_money(person, quarter: Quarter, close: Quarter) -> list[tuple[str, Dec
     return [(bucket, delta, source)]
 
 
+def _look_back(quarter: Quarter) -> list[Quarter]:
+    """The four quarters before `quarter`, oldest first: how far back money is carried."""
+    earlier = [quarter.previous()]
+    for _ in range(3):
+        earlier.append(earlier[-1].previous())
+    return earlier[::-1]
+
+
+def _carried_lines(person, quarter: Quarter) -> list[tuple[str, Decimal, str]]:
+    """Money of the four quarters before `quarter` that became payable by its cutoff, for
+    the earlier quarters that had a payout: [(bucket, amount to the cent, source)]."""
+    with_payout = set(Payout.objects.filter(
+        person=person, quarter__in=[str(q) for q in _look_back(quarter)]
+    ).values_list("quarter", flat=True))
+    lines = []
+    for earlier in _look_back(quarter):
+        if str(earlier) not in with_payout:
+            continue
+        for bucket, amount, source in _late_money(person, earlier, quarter):
+            lines.append((bucket, rules.to_cents(amount), source))
+    return [line for line in lines if line[1] != 0]
+
+
+def _payout_create(*, person, quarter: Quarter, plan_version, snapshot, lines, user, comment):
+    """One payout pending approval with its lines, in one transaction; None if it exists."""
+    with transaction.atomic():
+        payout, was_created = Payout.objects.get_or_create(
+            person=person, quarter=str(quarter),
+            defaults=dict(plan_version=plan_version, snapshot=snapshot,
+                          payout_date=quarter.payout_date),
+        )
+        if not was_created:
+            return None
+        PayoutLine.objects.bulk_create(
+            PayoutLine(payout=payout, bucket=bucket, amount=amount, source=source)
+            for bucket, amount, source in lines
+        )
+        PayoutEvent.objects.create(payout=payout, to_status=payout.status, by=user,
+                                   comment=comment)
+    return payout
+
+
+def _own_lines(snapshot, quarter: Quarter) -> list[tuple[str, Decimal, str]]:
+    lines = [(bucket, Decimal(amount), f"{quarter} final figures as of {quarter.cutoff}")
+             for bucket, amount in snapshot.explanation["lines"].items()]
+    if snapshot.amount != snapshot.payable:
+        lines.append((
+            "not_yet_payable", snapshot.payable - snapshot.amount,
+            "commission on annual deals whose contract invoices were not paid by the cutoff: "
+            "paid at a later payout as those invoices are paid"))
+    return lines
+
+
+def _leavers_payouts(quarter: Quarter, *, user) -> list[Payout]:
+    """Money earned by people who have left, that became payable by this quarter's cutoff:
+    a payout of its own (carried lines only) for finance to approve or reject (SPEC 4.4)."""
+    earlier = Payout.objects.filter(
+        quarter__in=[str(q) for q in _look_back(quarter)],
+        person__end_date__lt=quarter.start,
+    ).exclude(person__payouts__quarter=str(quarter)).select_related(
+        "person", "plan_version", "snapshot").order_by("person_id", "-quarter")
+    latest = {}
+    for payout in earlier:
+        latest.setdefault(payout.person_id, payout)
+    created = []
+    for last in latest.values():
+        lines = _carried_lines(last.person, quarter)
+        if not lines:
+            continue
+        left = f"; earned before leaving on {last.person.end_date}"
+        payout = _payout_create(
+            person=last.person, quarter=quarter, plan_version=last.plan_version,
+            snapshot=last.snapshot, user=user,
+            lines=[(bucket, amount, source + left) for bucket, amount, source in lines],
+            comment=f"quarter closed: money that became payable after leaving on "
+                    f"{last.person.end_date}",
+        )
+        if payout is not None:
+            created.append(payout)
+    return created
+
+
 def quarter_close(*, quarter: Quarter, today: datetime.date | None = None, user=None):
-    """Final figures as of the cutoff day, one payout per person, pending approval.
+    """Final figures as of the cutoff day, one payout per person, pending approval; and one
+    for each leaver whose earlier money became payable since (carried lines only).
 
     Closing twice creates nothing new; closing before the cutoff day has passed is refused.
     """
@@ -264,41 +347,16 @@ def quarter_close(*, quarter: Quarter, today: datetime.date | None = None, user=
     created = []
     existing = set(Payout.objects.filter(quarter=str(quarter)).values_list("person_id", flat=True))
     snapshots = attainment_recompute(quarter=quarter, as_of=quarter.cutoff)
-    earlier = [quarter.previous().previous().previous().previous()]
-    for _ in range(3):
-        earlier.append(earlier[-1].next())
     for snapshot in snapshots:
         if snapshot.person_id in existing:
             continue
-        with transaction.atomic():
-            payout, was_created = Payout.objects.get_or_create(
-                person=snapshot.person, quarter=str(quarter),
-                defaults=dict(plan_version=snapshot.plan_version, snapshot=snapshot,
-                              payout_date=quarter.payout_date),
-            )
-            if not was_created:
-                continue
-            for bucket, amount in snapshot.explanation["lines"].items():
-                PayoutLine.objects.create(payout=payout, bucket=bucket, amount=Decimal(amount),
-                                          source=f"{quarter} final figures as of {quarter.cutoff}")
-            payable = snapshot.payable
-            if snapshot.amount != payable:
-                PayoutLine.objects.create(
-                    payout=payout, bucket="not_yet_payable", amount=payable - snapshot.amount,
-                    source="commission on annual deals whose contract invoices were not paid "
-                    "by the cutoff: paid at a later payout as those invoices are paid")
-            for earlier_quarter in earlier:
-                if not Payout.objects.filter(person=snapshot.person,
-                                             quarter=str(earlier_quarter)).exists():
-                    continue
-                for bucket, amount, source in _late_money(snapshot.person, earlier_quarter,
-                                                          quarter):
-                    PayoutLine.objects.create(payout=payout, bucket=bucket,
-                                              amount=rules.to_cents(amount), source=source)
-            PayoutEvent.objects.create(payout=payout, to_status=payout.status, by=user,
-                                       comment="quarter closed")
+        lines = _own_lines(snapshot, quarter) + _carried_lines(snapshot.person, quarter)
+        payout = _payout_create(person=snapshot.person, quarter=quarter,
+                                plan_version=snapshot.plan_version, snapshot=snapshot,
+                                lines=lines, user=user, comment="quarter closed")
+        if payout is not None:
             created.append(payout)
-    return created
+    return created + _leavers_payouts(quarter, user=user)
 
 
 def _transition(*, payout_id, user, allowed_from, to, comment="", extra=None):

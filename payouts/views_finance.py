@@ -18,6 +18,7 @@ from django_tables2 import RequestConfig
 from accounts.permissions import person_for_user, require_role, roles_of, visible_people
 from compapp.tables import configure
 from payouts import finance, services
+from payouts.accrual import accruals
 from payouts.finance import PayoutError
 from payouts.models import Inquiry, Payout, ProposedAdjustment
 from payouts.quarters import Quarter
@@ -111,6 +112,12 @@ def queue(request, quarter):
         "pending": totals["pending"],
         "open_inquiries": finance.open_inquiries(quarter),
         "closable": datetime.date.today() > quarter.cutoff,
+        "accruals": [
+            {"row": row, "held_back": finance.money(row.held_back),
+             "carried_since": finance.money(row.carried_since),
+             "still_owed": finance.money(row.still_owed)}
+            for row in accruals(quarter)
+        ],
     }
     return render(request, "finance/queue.html", context)
 
