@@ -44,6 +44,12 @@ def sees_everyone(user):
     return bool(roles_of(user) & {"finance", "revops"})
 
 
+def sees_own_book_only(user):
+    """A rep (AE, CSM, onboarding) without manager, finance or RevOps powers: they open an
+    account only while it is in their own book."""
+    return not roles_of(user) & {"manager", "finance", "revops"}
+
+
 def visible_people(user):
     """People whose books and figures this user may see."""
     if sees_everyone(user):

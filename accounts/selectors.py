@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import (
     BOOK_ROLES,
@@ -34,7 +35,12 @@ from accounts.models import (
     Role,
     Sentiment,
 )
-from accounts.permissions import person_for_user, sees_everyone, visible_people
+from accounts.permissions import (
+    person_for_user,
+    sees_everyone,
+    sees_own_book_only,
+    visible_people,
+)
 from accounts.revenue import (
     NO_REVENUE,
     ZERO,
@@ -460,14 +466,21 @@ def health_band(score: int | None) -> str:
 # --- access ------------------------------------------------------------------------------
 
 
-def visible_accounts(user) -> QuerySet[Account]:
-    """Accounts this user may open: every account for finance and RevOps; otherwise those
-    that are or were in the book of someone the user may see."""
+def visible_accounts(user, *, today: datetime.date | None = None) -> QuerySet[Account]:
+    """Accounts this user may open: every account for finance and RevOps; for a manager,
+    those that are or were in the book of someone on their team; for a rep, only those in
+    their own book today (an assignment in force on `today`, default today UTC). What a rep
+    held earlier they see only through their own attainment, statements and payouts."""
     if sees_everyone(user):
         return Account.objects.all()
     people = visible_people(user)
+    if not sees_own_book_only(user):
+        return Account.objects.filter(
+            id__in=Assignment.objects.filter(owner__in=people).values("account_id")
+        )
+    on = today or timezone.localdate()
     return Account.objects.filter(
-        id__in=Assignment.objects.filter(owner__in=people).values("account_id")
+        id__in=Assignment.objects.filter(in_force(on), owner__in=people).values("account_id")
     )
 
 
@@ -477,6 +490,33 @@ def get_account_for_user(user, account_id: int) -> Account:
     if account is None:
         raise Http404("No such account")
     return account
+
+
+class AllAccounts:
+    """Every account id (what finance and RevOps may open), without reading them."""
+
+    def __contains__(self, account_id) -> bool:
+        return True
+
+
+def openable_account_ids(user, account_ids: Iterable[int]) -> set[int] | AllAccounts:
+    """Which of these accounts this user may open (their pages link only to those): one
+    query, none for finance and RevOps, who open every account."""
+    if sees_everyone(user):
+        return AllAccounts()
+    ids = set(account_ids)
+    if not ids:
+        return set()
+    return set(visible_accounts(user).filter(id__in=ids).values_list("id", flat=True))
+
+
+def book_for_viewer(user, person: Person, *, on: datetime.date) -> QuerySet[Account]:
+    """`book_for(person, on=on)` as this user may see it: a rep looking at their book on
+    another day is shown only the accounts still in their book today."""
+    book = book_for(person, on=on)
+    if sees_own_book_only(user):
+        book = book.filter(id__in=visible_accounts(user).values("id"))
+    return book
 
 
 def get_person_for_user(user, person_id: int) -> Person:

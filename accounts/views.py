@@ -14,7 +14,13 @@ from accounts import selectors
 from accounts.charts import arr_by_month
 from accounts.filters import BookFilter
 from accounts.forms import ReassignForm, form_errors
-from accounts.permissions import person_for_user, require_role, roles_of, visible_people
+from accounts.permissions import (
+    person_for_user,
+    require_role,
+    roles_of,
+    sees_own_book_only,
+    visible_people,
+)
 from accounts.revenue import run_rate_arr
 from accounts.services import ReassignError, account_reassign, assignment_create
 from accounts.tables import BookTable, InvoiceTable, TeamTable
@@ -50,7 +56,7 @@ def person_book(request, person_id):
 def _book(request, person, *, own):
     on = _as_of(request)
     roles = selectors.book_roles_of(person)
-    book = selectors.book_for(person, on=on)
+    book = selectors.book_for_viewer(request.user, person, on=on)
     if not roles and not book.exists():
         return render(request, "home.html", {"me": person, "own": own})
     held_roles = roles or sorted(set(book.values_list("role", flat=True)))
@@ -70,6 +76,7 @@ def _book(request, person, *, own):
         "own": own,
         "on": on,
         "today": timezone.localdate(),
+        "current_only": on != timezone.localdate() and sees_own_book_only(request.user),
         "table": table,
         "filter": book_filter,
         "limits": [selectors.book_limit(role, size) for role in held_roles],

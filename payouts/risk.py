@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.models import Account
-from accounts.selectors import RiskInputs, at_risk_reasons, churn_risk_requests, overdue_invoices
+from accounts.selectors import (
+    RiskInputs,
+    at_risk_reasons,
+    churn_risk_requests,
+    openable_account_ids,
+    overdue_invoices,
+)
 from payouts import rules, selectors
 from payouts.quarters import Quarter
 
@@ -30,9 +36,11 @@ class RiskRow:
     impact: Decimal  # how much the projected amount would drop if the account churned now
 
 
-def at_risk(person, quarter: Quarter, as_of: datetime.date) -> list[RiskRow]:
+def at_risk(person, quarter: Quarter, as_of: datetime.date, *, viewer=None) -> list[RiskRow]:
     """The accounts of the person's book on `as_of` that are at risk, with why, largest
-    impact first. Empty for someone without a plan in the quarter."""
+    impact first. Empty for someone without a plan in the quarter. With `viewer`, only the
+    accounts that user may open: a rep looking at another day is not shown an account that
+    has left their book since (its health and invoices now are not theirs to see)."""
     gathered = selectors.gather_inputs(quarter, as_of, people=[person])
     if not gathered:
         return []
@@ -43,6 +51,9 @@ def at_risk(person, quarter: Quarter, as_of: datetime.date) -> list[RiskRow]:
         stint = next((s for s in account.stints if s.covers(day)), None)
         if stint is not None:
             book[account.account_id] = (account, stint)
+    if viewer is not None:
+        openable = openable_account_ids(viewer, book)
+        book = {k: v for k, v in book.items() if k in openable}
     if not book:
         return []
 

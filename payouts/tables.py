@@ -92,9 +92,12 @@ class TotalColumn(MoneyColumn):
 
 
 class AccountColumn(tables.Column):
-    """The account's name, linking to its page, with its external id."""
+    """The account's name, linking to its page (when the viewer may open it), with its
+    external id."""
 
     def render(self, value, record):
+        if not record.get("url"):
+            return format_html('{} <span class="muted">{}</span>', value, record["external_id"])
         return format_html('<a href="{}">{}</a> <span class="muted">{}</span>',
                            record["url"], value, record["external_id"])
 

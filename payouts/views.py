@@ -21,7 +21,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from accounts.models import Invoice, InvoiceKind, InvoiceStatus
 from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.revenue import run_rate_arr
-from accounts.selectors import get_person_for_user
+from accounts.selectors import get_person_for_user, openable_account_ids
 from compapp.tables import configure
 from payouts import charts, risk, selectors, tasks
 from payouts.models import AttainmentSnapshot, PlanKind, QuotaAmendment, RecomputeRun
@@ -110,9 +110,10 @@ def _attainment(request, person, *, own):
         "earlier": _earlier_quarters(person, quarter),
     }
     if snapshot is not None:
-        context.update(_snapshot_figures(snapshot))
         previous = selectors.snapshot_before(snapshot)
-        context["changes"] = _changes(previous, snapshot) if previous else None
+        links = _AccountLinks(request.user, snapshot, previous)
+        context.update(_snapshot_figures(snapshot, links))
+        context["changes"] = _changes(previous, snapshot, links) if previous else None
     # At-risk accounts are ranked live (a what-if recompute per account) on their own page,
     # linked from here, so that this page reads only stored snapshots.
     if snapshot is not None:
@@ -134,7 +135,22 @@ def _attainment(request, person, *, own):
     return render(request, "payouts/attainment.html", context)
 
 
-def _snapshot_figures(snapshot: AttainmentSnapshot) -> dict:
+class _AccountLinks:
+    """The account pages this user may open among those the snapshots name. The others (a
+    rep's former accounts) are named without a link and without their live run rate: the
+    stored lines explain the figure, nothing after the rep's time with the account."""
+
+    def __init__(self, user, *snapshots):
+        ids = {account["account_id"] for snapshot in snapshots if snapshot is not None
+               for part in (snapshot.explanation, snapshot.inputs)
+               for account in part.get("accounts", [])}
+        self.openable = openable_account_ids(user, ids)
+
+    def url(self, account_id: int) -> str | None:
+        return account_url(account_id) if account_id in self.openable else None
+
+
+def _snapshot_figures(snapshot: AttainmentSnapshot, links: _AccountLinks) -> dict:
     """What the page shows of one stored snapshot, from its explanation and inputs."""
     explanation, inputs = snapshot.explanation, snapshot.inputs
     plan = snapshot.plan_version.plan
@@ -143,8 +159,9 @@ def _snapshot_figures(snapshot: AttainmentSnapshot) -> dict:
     target_pay = to_decimal(explanation["target_pay"])
 
     lines = explanation.get("accounts", [])
-    run_rates = run_rate_arr([line["account_id"] for line in lines], snapshot.as_of)
-    account_rows = [_account_row(line, run_rates) for line in lines]
+    run_rates = run_rate_arr([line["account_id"] for line in lines
+                              if line["account_id"] in links.openable], snapshot.as_of)
+    account_rows = [_account_row(line, run_rates, links) for line in lines]
     account_rows.sort(key=lambda r: (not r["counted"], r["name"].lower(), r["external_id"]))
     logo = plan == PlanKind.LOGO_RETENTION
     account_table = AccountLineTable(
@@ -201,17 +218,17 @@ def _snapshot_figures(snapshot: AttainmentSnapshot) -> dict:
         "has_guarantee": bool(to_decimal(figures.get("guarantee_share") or 0)),
     }
     if plan == PlanKind.AE_COMMISSION:
-        context.update(_ae_figures(snapshot, quarter, inputs, figures, deal_rows))
+        context.update(_ae_figures(snapshot, quarter, inputs, figures, deal_rows, links))
     return context
 
 
-def _account_row(line: dict, run_rates: dict) -> dict:
+def _account_row(line: dict, run_rates: dict, links: _AccountLinks) -> dict:
     months = line.get("baseline_months") or []
     return {
         "account_id": line["account_id"],
         "external_id": line["external_id"],
         "name": line["name"],
-        "url": account_url(line["account_id"]),
+        "url": links.url(line["account_id"]),
         "baseline_arr": to_decimal(line.get("baseline_arr")),
         "baseline_months": months[0] if len(months) == 1 else (
             f"{months[0]} to {months[-1]}" if months else ""),
@@ -241,7 +258,7 @@ def _deal_row(deal: dict) -> dict:
     }
 
 
-def _ae_figures(snapshot, quarter, inputs, figures, deal_rows) -> dict:
+def _ae_figures(snapshot, quarter, inputs, figures, deal_rows, links) -> dict:
     """An AE's deals, quota with its amendments, and the accounts moved in or out."""
     moves = []
     for account in inputs.get("accounts", []):
@@ -249,14 +266,14 @@ def _ae_figures(snapshot, quarter, inputs, figures, deal_rows) -> dict:
             start = datetime.date.fromisoformat(stint["start"])
             if quarter.start < start <= quarter.end:
                 moves.append({"day": start, "external_id": account["external_id"],
-                              "name": account["name"], "url": account_url(account["account_id"]),
+                              "name": account["name"], "url": links.url(account["account_id"]),
                               "move": "moved in" + (" (inherited)" if stint["inherited"] else "")})
             if stint.get("end"):
                 end = datetime.date.fromisoformat(stint["end"])
                 if quarter.start <= end < quarter.end:
                     moves.append({"day": end, "external_id": account["external_id"],
                                   "name": account["name"],
-                                  "url": account_url(account["account_id"]),
+                                  "url": links.url(account["account_id"]),
                                   "move": "moved out (last day)"})
     moves.sort(key=lambda m: (m["day"], m["external_id"]))
     amendments = (
@@ -357,7 +374,7 @@ def _paid_by(snapshot) -> datetime.date:
     return quarter.cutoff if snapshot.final else snapshot.as_of
 
 
-def _changes(previous, latest) -> dict:
+def _changes(previous, latest, links: _AccountLinks) -> dict:
     before_exp, now_exp = previous.explanation, latest.explanation
     before_lines = {a["account_id"]: a for a in before_exp.get("accounts", [])}
     now_lines = {a["account_id"]: a for a in now_exp.get("accounts", [])}
@@ -412,7 +429,7 @@ def _changes(previous, latest) -> dict:
         line = now or was
         rows.append({
             "account_id": account_id, "external_id": line["external_id"], "name": line["name"],
-            "url": account_url(account_id),
+            "url": links.url(account_id),
             "end_before": end_was, "end_now": end_now,
             "end_delta": None if end_was is None and end_now is None
             else (end_now or ZERO) - (end_was or ZERO),
@@ -545,7 +562,7 @@ def person_at_risk(request, person_id):
     person = get_person_for_user(request.user, person_id)
     on = _day(request)
     quarter = Quarter.containing(on)
-    rows = risk.at_risk(person, quarter, on)
+    rows = risk.at_risk(person, quarter, on, viewer=request.user)
     table = _risk_table(rows)
     export = configure(request, table, filename=f"at-risk-{person.id}-{on}",
                        per_page=TABLE_PAGE_SIZE)

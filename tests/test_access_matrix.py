@@ -10,7 +10,8 @@ in the URLs belongs to Alice (her account, her book, her payout of 2025Q2 with a
 adjustment, an inquiry and a difference, her feature request, the recompute run that
 computed her figures) except the hand-off, which Dan proposes to Alice. So `alice` is the
 owner, `bob` another rep, `omar` the manager of another team and `maria` the owner's
-manager.
+manager. Alice's account had two AEs before (FORMER_OWNERS): `ezra` until two years ago and
+`hana` until yesterday; as reps they no longer open it, its pages or its exports.
 
 Each account, each payout's adjustment and Charlie's open deal carry a canary (a name or an
 amount found nowhere else): no page answered to a user may show the canary of a person they
@@ -32,6 +33,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from pghistory.models import Events
 
 from accounts.models import (
@@ -52,7 +54,7 @@ from payouts.models import (
 )
 from payouts.quarters import Quarter
 from payouts.services import payout_adjust, quarter_close
-from tests.conftest import assign, invoice, make_account, make_person
+from tests.conftest import assign, invoice, make_account, make_person, make_user
 
 D = datetime.date
 
@@ -126,21 +128,95 @@ admin:logout                  GET     redirect redirect redirect redirect redire
 admin:*                       GET     admin    admin    admin    admin    admin    admin    admin
 """
 
-ROLES = ("anon", "alice", "bob", "omar", "maria", "fiona", "rita")
+# The former owners of Alice's account, both AEs on Maria's team: Ezra's assignment ended two
+# years ago, Hana handed the account over yesterday. A rep opens an account only while it is
+# in their book: to them it is an outsider's (bob's column), and what they held is explained
+# only on their own attainment, statements and payouts.
+FORMER_OWNERS = """
+url name                      method  ezra     hana
+login                         GET     200      200
+logout                        GET     405      405
+logout                        POST    redirect redirect
+health                        GET     200      200
+home                          GET     200      200
+team                          GET     403      403
+person_book                   GET     404      404
+account_detail                GET     404      404
+account_reassign              POST    403      403
+import_upload                 GET     403      403
+import_upload                 POST    403      403
+my_attainment                 GET     200      200
+person_attainment             GET     404      404
+person_at_risk                GET     404      404
+recompute                     GET     403      403
+recompute                     POST    403      403
+recompute_run                 GET     403      403
+recompute_progress            GET     403      403
+finance_home                  GET     403      403
+finance_my_statements         GET     200      200
+finance_statement             GET     404      404
+finance_inquiry_raise         POST    404      404
+finance_plans                 GET     403      403
+finance_plan_accept           POST    wrote    wrote
+finance_payout                GET     403      403
+finance_payout_approve        POST    403      403
+finance_payout_reject         POST    403      403
+finance_payout_paid           POST    403      403
+finance_payout_resubmit       POST    403      403
+finance_payout_adjust         POST    403      403
+finance_inquiry_resolve       POST    403      403
+finance_difference_apply      POST    403      403
+finance_difference_dismiss    POST    403      403
+finance_queue                 GET     403      403
+finance_quarter_close         POST    403      403
+finance_differences_detect    POST    403      403
+finance_statements_email      POST    403      403
+finance_export                GET     403      403
+handoff_list                  GET     403      403
+handoff_new                   GET     404      404
+handoff_detail                GET     404      404
+handoff_detail                POST    404      404
+standup_sales                 GET     403      403
+standup_sales                 POST    403      403
+standup_cs                    GET     403      403
+balance                       GET     403      403
+feature_request_list          GET     403      403
+feature_request_update        POST    404      404
+feature_request_new           GET     404      404
+feature_request_new           POST    404      404
+metrics                       GET     200      200
+account_history               GET     403      403
+payout_history                GET     404      404
+admin:login                   GET     200      200
+admin:logout                  GET     redirect redirect
+admin:*                       GET     admin    admin
+"""
+
+MATRIX_ROLES = ("anon", "alice", "bob", "omar", "maria", "fiona", "rita")
+FORMER_ROLES = ("ezra", "hana")
+ROLES = MATRIX_ROLES + FORMER_ROLES
 
 
-def parse_matrix(text):
+def parse_matrix(text, roles):
     rows = {}
     for line in text.strip().splitlines()[1:]:
         name, method, *cells = line.split()
-        assert len(cells) == len(ROLES), line
+        assert len(cells) == len(roles), line
         assert (name, method) not in rows, f"{name} {method} appears twice"
-        rows[(name, method)] = dict(zip(ROLES, (int(c) if c.isdigit() else c for c in cells),
+        rows[(name, method)] = dict(zip(roles, (int(c) if c.isdigit() else c for c in cells),
                                         strict=True))
     return rows
 
 
-EXPECTED = parse_matrix(MATRIX)
+def merged(*tables):
+    """One row per URL and method with every role's cell: each table has the same rows."""
+    first, *others = tables
+    for other in others:
+        assert other.keys() == first.keys(), "every table decides the same URLs"
+    return {key: {k: v for table in tables for k, v in table[key].items()} for key in first}
+
+
+EXPECTED = merged(parse_matrix(MATRIX, MATRIX_ROLES), parse_matrix(FORMER_OWNERS, FORMER_ROLES))
 
 
 # --- the URL configuration, walked ---------------------------------------------------------
@@ -195,6 +271,7 @@ def build_url(route, params):
 
 CANARIES = {
     "alice": ("Alice Canary Co", "4,321.09", "4321.09"),
+    "alice's account now": ("CAN-A-TODAY", "2,468.13", "2468.13"),  # an invoice issued today
     "bob": ("Bob Canary Co", "8,765.43", "8765.43"),
     "charlie": ("Charlie Canary Co",),
     "charlie's pipeline": ("6,789.50", "6789.50"),  # an open deal: $13,579 at 50%
@@ -203,12 +280,15 @@ CANARIES = {
 # Whose canaries each user must never be shown.
 FORBIDDEN = {
     "alice": ("bob", "charlie", "charlie's pipeline"),
-    "bob": ("alice", "charlie", "charlie's pipeline", "dan"),
-    "omar": ("alice", "bob", "dan"),
+    "bob": ("alice", "alice's account now", "charlie", "charlie's pipeline", "dan"),
+    "omar": ("alice", "alice's account now", "bob", "dan"),
     "maria": ("charlie", "charlie's pipeline"),
     "fiona": (),
     "rita": (),
-    "anon": ("alice", "bob", "charlie", "charlie's pipeline", "dan"),
+    "anon": ("alice", "alice's account now", "bob", "charlie", "charlie's pipeline", "dan"),
+    # The former owners: nothing of the account as it is now, nor of Alice's pay.
+    "ezra": ("alice", "alice's account now", "bob", "charlie", "charlie's pipeline", "dan"),
+    "hana": ("alice", "alice's account now", "bob", "charlie", "charlie's pipeline", "dan"),
 }
 # Shown to everyone on purpose. The metrics page is "for everyone" (SPEC 8 as built): its
 # weighted pipeline by owner names every AE with their open deals' ARR x probability.
@@ -234,6 +314,20 @@ def world(people, users):
     for n, (who, account) in enumerate(accounts.items()):
         for month in range(1, 7):
             invoice(account, f"CAN-{who}-{month}", D(2025, month, 1), f"{1000 + 7 * n}.00")
+    today = timezone.localdate()
+    invoice(accounts["alice"], "CAN-A-TODAY", today.replace(day=1), "2468.13", status="open",
+            issued_on=today)
+    # Alice's account had AEs before: Ezra until two years ago, then Hana until yesterday.
+    ezra = make_person("ezra@example.com", roles=["ae"], team="sales", manager=people["maria"],
+                       start=D(2022, 1, 1))
+    hana = make_person("hana@example.com", roles=["ae"], team="sales", manager=people["maria"],
+                       start=D(2022, 1, 1))
+    ezra_until = today - datetime.timedelta(days=730)
+    assign(accounts["alice"], ezra, role="ae", start=D(2022, 1, 1), end=ezra_until)
+    assign(accounts["alice"], hana, role="ae", start=ezra_until + datetime.timedelta(days=1),
+           end=today - datetime.timedelta(days=1))
+    users["ezra"] = make_user("ezra@example.com", "rep")
+    users["hana"] = make_user("hana@example.com", "rep")
 
     call_command("recompute", "--quarter", "2025Q2", "--as-of", "2025-07-14",
                  stdout=io.StringIO())
@@ -280,7 +374,8 @@ def world(people, users):
         "app_label": "accounts",
         "url": "no/such/page/",
     }
-    return dict(params=params, people=dict(people, dan=dan), accounts=accounts)
+    return dict(params=params, people=dict(people, dan=dan, ezra=ezra, hana=hana),
+                accounts=accounts)
 
 
 def post_data(name, world):
@@ -356,7 +451,7 @@ EXPORT_LINK = re.compile(r'<a class="export-csv" href="([^"]+)"')
 
 
 @pytest.fixture
-def clients(users):
+def clients(users, world):  # the world adds the former owners' logins
     made = {"anon": Client()}
     for name in ROLES[1:]:
         made[name] = Client()

@@ -157,12 +157,15 @@ def test_reps_see_only_their_own_accounts(client_for, people, books):
 
 
 @pytest.mark.django_db
-def test_a_rep_keeps_seeing_an_account_she_held_before(client_for, people, books):
+def test_a_rep_no_longer_opens_an_account_she_held_before(client_for, people, books):
     Assignment.objects.filter(account=books["acme"]).update(end_date=datetime.date(2024, 6, 30))
     assign(books["acme"], people["bob"], start=datetime.date(2024, 7, 1))
     client = client_for("alice")
-    assert client.get(reverse("account_detail", args=[books["acme"].id])).status_code == 200
+    assert client.get(reverse("account_detail", args=[books["acme"].id])).status_code == 404
     assert "Acme" not in text(client.get(reverse("home")))
+    # Her manager still opens it: it was in the book of someone on her team.
+    assert client_for("maria").get(
+        reverse("account_detail", args=[books["acme"].id])).status_code == 200
 
 
 @pytest.mark.django_db
