@@ -1,6 +1,6 @@
 """SPEC 3: what happens after a leaver's last day is not theirs; and a guarantee pays exactly
 what it guarantees (SPEC 4.3, 4.4). Figures worked by hand in the comments, with the
-conventions of tests/test_rules.py (2025Q2 of 91 days unless a test says otherwise)."""
+conventions of builders.py (2025Q2 of 91 days unless a test says otherwise)."""
 
 import datetime
 from decimal import Decimal
@@ -10,7 +10,19 @@ from hypothesis import strategies as st
 
 from payouts.quarters import Quarter
 from payouts.rules import MonthFigure, to_cents
-from tests.test_rules import FINAL, Q2, acct, ae, csm, deal, line_of, logo, person, rev, steady
+from tests.payouts.rules.builders import (
+    FINAL,
+    Q2,
+    acct,
+    ae,
+    csm,
+    deal,
+    line_of,
+    logo,
+    person,
+    rev,
+    steady,
+)
 
 D = Decimal
 day = datetime.date.fromisoformat
