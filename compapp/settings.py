@@ -205,17 +205,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves static files with DEBUG on or off, as deployed: what `collectstatic`
+# wrote, compressed, to STATIC_ROOT (git ignores it; the run command and the Docker image
+# write it). Development with DEBUG reads static/ itself, re-read on every request, and so
+# does a server started outside production without collectstatic, so it keeps its styles.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Outside production the web server serves static files straight from static/.
-WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_AUTOREFRESH = not PRODUCTION
-if not PRODUCTION:
-    STORAGES["staticfiles"] = {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-    }
+WHITENOISE_USE_FINDERS = not PRODUCTION and (DEBUG or not STATIC_ROOT.is_dir())
+WHITENOISE_AUTOREFRESH = DEBUG and not PRODUCTION
+# Files served at the site's root, before any login: /favicon.ico.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -17,3 +17,6 @@ urlpatterns = [
     path("metrics/", include("accounts.urls_metrics")),
     path("history/", include("accounts.urls_audit")),
 ]
+
+# 400, 403 and 404 are Django's views with the product's templates (templates/4xx.html).
+handler500 = "compapp.errors.server_error"
