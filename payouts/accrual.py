@@ -16,10 +16,10 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import Substr
 
+from payouts.finance import CARRIED_BUCKETS
 from payouts.models import PayoutLine
 from payouts.quarters import Quarter
 
-CARRIED_BUCKETS = ("carried_forward", "late_payment")
 ZERO = Decimal("0.00")
 
 
