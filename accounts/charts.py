@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from accounts.display.charts import chart, series
 from accounts.selectors import MonthLine
-from compapp.charts import chart, series
 
 RUN_RATE_MONTHS = 3  # ARR = 4 x the revenue of the last 3 complete months (SPEC 3)
 

@@ -44,8 +44,8 @@ from accounts.models import (
     Person,
     Usage,
 )
+from accounts.quarters import Quarter, add_months, month_end, month_start
 from payouts.models import PersonPlan
-from payouts.quarters import Quarter, add_months, month_end, month_start
 
 SEED = 2025
 DEMO_PASSWORD = "demo-pass-2025"

@@ -18,8 +18,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Account, Assignment, FeatureRequest, Person, Role, RowChange
+from accounts.money import ZERO_CENTS
 from accounts.permissions import person_for_user, roles_of, visible_people
-from accounts.revenue import ZERO, run_rate_arr
+from accounts.revenue import run_rate_arr
 from accounts.selectors import in_force, visible_accounts
 from accounts.services import ReassignError
 
@@ -196,7 +197,7 @@ def request_rows(requests: QuerySet[FeatureRequest], on: datetime.date) -> list[
             if fr.logged_by
             else "",
             logged_at=fr.logged_at,
-            arr=arr.get(fr.account_id, ZERO),
+            arr=arr.get(fr.account_id, ZERO_CENTS),
             owners=", ".join(owners.get(fr.account_id, [])),
         )
         for fr in requests

@@ -29,10 +29,10 @@ from accounts.models import (
     RowChange,
 )
 from accounts.permissions import person_for_user, roles_of, sees_everyone, visible_people
+from accounts.quarters import Quarter
 from accounts.selectors import format_money, in_force
 from accounts.services import ReassignError, _assignment_json, _insert, _lock
 from payouts.models import PersonPlan, QuotaAmendment
-from payouts.quarters import Quarter
 
 MAX_CONTACT_ROWS = 200  # rows offered on the form; an account with more users lists the rest
 

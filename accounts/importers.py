@@ -54,8 +54,8 @@ from accounts.models import (
     Team,
     Usage,
 )
+from accounts.quarters import Quarter
 from payouts.models import PersonPlan, PlanKind
-from payouts.quarters import Quarter
 
 PROGRESS_EVERY = 100_000
 STAGE = "import_stage"
@@ -1185,9 +1185,9 @@ FIGURE_KINDS = ("accounts", "assignments", "invoices", "usage", "deals", "plans"
 def _differences_of_approved_quarters() -> int:
     """Changes of data behind approved payouts never pass silently: each quarter with
     approved or paid payouts is recomputed and any difference is proposed to finance."""
+    from accounts.quarters import Quarter
     from payouts.finance import differences_detect
     from payouts.models import LOCKED_STATUSES, Payout
-    from payouts.quarters import Quarter
 
     quarters = (
         Payout.objects.filter(status__in=LOCKED_STATUSES)

@@ -30,9 +30,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncQuarter
 
 from accounts.models import Account, Deal, DealStage, Lead
-from accounts.revenue import ZERO, monthly_revenue
+from accounts.money import ZERO_CENTS
+from accounts.quarters import Quarter
+from accounts.revenue import monthly_revenue
 from accounts.standups import OPEN_STAGES
-from payouts.quarters import Quarter
 
 TOP_SEGMENT = "20k+"  # "revenue from the $20k+ segment" (SPEC 8)
 QUARTERS_SHOWN = 4
@@ -108,7 +109,7 @@ def segment_revenue(
     revenue = monthly_revenue(
         ids, quarters[0].start, last_month, as_of=as_of, with_invoices=False
     )
-    by_quarter: dict[Quarter, Decimal] = defaultdict(lambda: ZERO)
+    by_quarter: dict[Quarter, Decimal] = defaultdict(lambda: ZERO_CENTS)
     for (_account_id, month), month_revenue in revenue.items():
         by_quarter[Quarter.containing(month)] += month_revenue.amount
     return [QuarterRevenue(q, by_quarter[q], as_of < q.end) for q in quarters]
@@ -228,11 +229,11 @@ class PipelineRow:
     owner: str
     by_stage: dict[str, Decimal] = field(default_factory=dict)  # stage -> weighted ARR
     deals: int = 0
-    arr: Decimal = ZERO
+    arr: Decimal = ZERO_CENTS
 
     @property
     def weighted(self) -> Decimal:
-        return sum(self.by_stage.values(), ZERO)
+        return sum(self.by_stage.values(), ZERO_CENTS)
 
 
 @dataclass(frozen=True)
@@ -244,10 +245,10 @@ class Pipeline:
 
     @property
     def total(self) -> Decimal:
-        return sum((row.weighted for row in self.rows), ZERO)
+        return sum((row.weighted for row in self.rows), ZERO_CENTS)
 
     def stage_total(self, stage: str) -> Decimal:
-        return sum((row.by_stage.get(stage, ZERO) for row in self.rows), ZERO)
+        return sum((row.by_stage.get(stage, ZERO_CENTS) for row in self.rows), ZERO_CENTS)
 
 
 CLOSED_LATER = "closed_later"  # won or lost after the as-of day: open on it
@@ -269,7 +270,7 @@ def weighted_pipeline(
         **{
             f"q{i}": Coalesce(
                 Sum(WEIGHTED, filter=open_on(day), output_field=MONEY_FIELD),
-                Value(ZERO),
+                Value(ZERO_CENTS),
                 output_field=MONEY_FIELD,
             )
             for i, (_q, day) in enumerate(days)
@@ -289,7 +290,7 @@ def weighted_pipeline(
     ):
         line = rows.setdefault(row["owner_id"], PipelineRow(row["owner_id"], row["owner__name"]))
         stage = row["stage"] if row["stage"] in OPEN_STAGES else CLOSED_LATER
-        line.by_stage[stage] = line.by_stage.get(stage, ZERO) + row["weighted"]
+        line.by_stage[stage] = line.by_stage.get(stage, ZERO_CENTS) + row["weighted"]
         line.deals += row["deals"]
         line.arr += row["arr"]
     used = {stage for line in rows.values() for stage in line.by_stage}

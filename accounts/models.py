@@ -9,7 +9,7 @@ from django.contrib.postgres.fields import (
 from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
 
-from compapp.history import tracked
+from accounts.history import tracked
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 RATIO = {"max_digits": 12, "decimal_places": 6}

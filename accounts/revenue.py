@@ -16,9 +16,8 @@ from decimal import Decimal
 
 from django.db import connection
 
-from payouts.quarters import add_months
-
-ZERO = Decimal("0.00")
+from accounts.money import ZERO_CENTS
+from accounts.quarters import add_months
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class MonthRevenue:
         return self.amount - self.paid
 
 
-NO_REVENUE = MonthRevenue(ZERO, ZERO, "none")
+NO_REVENUE = MonthRevenue(ZERO_CENTS, ZERO_CENTS, "none")
 
 _SQL = """
 WITH inv AS (
@@ -121,7 +120,7 @@ def run_rate_from(revenue, account_ids: Iterable[int], as_of: datetime.date) -> 
     months = [add_months(first, i) for i in range(3)]
     return {
         account_id: 4 * sum((revenue.get((account_id, m), NO_REVENUE).amount for m in months),
-                            ZERO)
+                            ZERO_CENTS)
         for account_id in account_ids
     }
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
 
-from payouts.quarters import add_months
+from accounts.quarters import add_months
 
 
 @dataclass(frozen=True)

@@ -35,23 +35,25 @@ from accounts.models import (
     Role,
     Sentiment,
 )
+from accounts.money import (
+    ZERO_CENTS,
+    format_money,  # noqa: F401 - re-exported for pages
+)
 from accounts.permissions import (
     person_for_user,
     sees_everyone,
     sees_own_book_only,
     visible_people,
 )
+from accounts.quarters import Quarter, add_months, first_months_end, month_end
 from accounts.revenue import (
     NO_REVENUE,
-    ZERO,
     monthly_revenue,
     run_rate_arr,
     run_rate_from,
     run_rate_months,
 )
-from compapp.formatting import format_money  # noqa: F401 - re-exported for pages
 from payouts import rules
-from payouts.quarters import Quarter, add_months, first_months_end, month_end
 
 RED_HEALTH_MAX = 3  # health 0..3 is "red" (SPEC 5)
 AMBER_HEALTH_MAX = 6  # 4..6 amber, 7..10 green
@@ -391,7 +393,8 @@ def risk_inputs(
 
     def total(account_id, months):
         return sum(
-            (revenue[(account_id, m)].amount for m in months if (account_id, m) in revenue), ZERO
+            (revenue[(account_id, m)].amount for m in months if (account_id, m) in revenue),
+            ZERO_CENTS,
         )
 
     baseline = {i: total(i, baseline_months[i]) * 4 for i in ids}
@@ -434,8 +437,8 @@ def at_risk_reasons(
         reasons.append(f"health {account.health_score} (red)")
     if account.sentiment == Sentiment.NEGATIVE:
         reasons.append("negative sentiment")
-    baseline = inputs.baseline_arr.get(account.id, ZERO)
-    run_rate = inputs.run_rate_arr.get(account.id, ZERO)
+    baseline = inputs.baseline_arr.get(account.id, ZERO_CENTS)
+    run_rate = inputs.run_rate_arr.get(account.id, ZERO_CENTS)
     if baseline > 0 and run_rate < baseline * (1 - RUN_RATE_DROP):
         drop = (baseline - run_rate) / baseline * 100
         reasons.append(
@@ -541,7 +544,7 @@ def with_figures(book: Iterable[Account], on: datetime.date) -> list[Account]:
     inputs = risk_inputs(rows, on, since=since, also_months=run_rate_months(on))
     arr = run_rate_from(inputs.revenue, ids, on)
     for row in rows:
-        row.arr = arr.get(row.id, ZERO)
+        row.arr = arr.get(row.id, ZERO_CENTS)
         row.risk_reasons = at_risk_reasons(row, on, inputs)
         row.risk_count = len(row.risk_reasons)
         row.grace_until = grace_until(row.owner_since) if row.inherited else None
@@ -580,7 +583,7 @@ def team_rows(user, on: datetime.date) -> list[TeamRow]:
     accounts: dict[tuple[int, str], int] = {}
     for owner_id, role, account_id in holdings:
         key = (owner_id, role)
-        book_arr[key] = book_arr.get(key, ZERO) + arr.get(account_id, ZERO)
+        book_arr[key] = book_arr.get(key, ZERO_CENTS) + arr.get(account_id, ZERO_CENTS)
         accounts[key] = accounts.get(key, 0) + 1
     rows = []
     for person in people:
@@ -602,7 +605,7 @@ def team_rows(user, on: datetime.date) -> list[TeamRow]:
                     css=limit.css,
                     over=limit.over,
                     under=limit.under,
-                    arr=book_arr.get((person.id, role), ZERO),
+                    arr=book_arr.get((person.id, role), ZERO_CENTS),
                 )
             )
     return rows

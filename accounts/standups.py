@@ -14,7 +14,7 @@ import datetime
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -33,8 +33,10 @@ from accounts.models import (
     Sentiment,
     StandupPick,
 )
+from accounts.money import ZERO_CENTS, format_percent, to_cents
 from accounts.permissions import roles_of, visible_people
-from accounts.revenue import ZERO, run_rate_arr
+from accounts.quarters import Quarter
+from accounts.revenue import run_rate_arr
 from accounts.selectors import (
     RED_HEALTH_MAX,
     TeamRow,
@@ -49,8 +51,6 @@ from accounts.selectors import (
 from accounts.services import ReassignError
 from payouts import risk
 from payouts.models import PersonPlan
-from payouts.quarters import Quarter
-from payouts.rules import to_cents
 from payouts.selectors import latest_snapshots
 
 OPEN_STAGES = (DealStage.LEAD, DealStage.DEMO, DealStage.PROPOSAL)
@@ -61,11 +61,6 @@ class StandupError(ReassignError):
     """A refused pick; `str()` is the message to show."""
 
 
-def format_percent(value: Decimal | None) -> str:
-    """0.4567 -> 45.7%; an em dash for None."""
-    if value is None:
-        return "—"
-    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 def region_from_slug(slug: str) -> str | None:
@@ -180,7 +175,7 @@ class PipelineDeal:
 
     @property
     def probability_display(self) -> str:
-        return format_percent(self.probability) if self.probability is not None else "not set"
+        return format_percent(self.probability, 1) if self.probability is not None else "not set"
 
 
 @dataclass(frozen=True)
@@ -193,22 +188,22 @@ class PathToQuota:
     attainment: Decimal | None  # ARR added / quota, from the latest snapshot
     commission: Decimal | None  # the snapshot's (projected or final) amount
     deals: Sequence[PipelineDeal] = field(default_factory=tuple)
-    weighted_pipeline: Decimal = ZERO
-    pipeline_arr: Decimal = ZERO
+    weighted_pipeline: Decimal = ZERO_CENTS
+    pipeline_arr: Decimal = ZERO_CENTS
 
     @property
     def with_pipeline(self) -> Decimal | None:
         """Attainment if the quarter's open deals closed at their probability."""
         if not self.quota:
             return None
-        return ((self.arr_added or ZERO) + self.weighted_pipeline) / self.quota
+        return ((self.arr_added or ZERO_CENTS) + self.weighted_pipeline) / self.quota
 
     @property
     def gap(self) -> Decimal | None:
         """ARR still to add to reach the quota."""
         if self.quota is None:
             return None
-        return max(ZERO, self.quota - (self.arr_added or ZERO))
+        return max(ZERO_CENTS, self.quota - (self.arr_added or ZERO_CENTS))
 
     @property
     def quota_display(self) -> str:
@@ -236,11 +231,11 @@ class PathToQuota:
 
     @property
     def attainment_display(self) -> str:
-        return format_percent(self.attainment)
+        return format_percent(self.attainment, 1)
 
     @property
     def with_pipeline_display(self) -> str:
-        return format_percent(self.with_pipeline)
+        return format_percent(self.with_pipeline, 1)
 
 
 def expected_deals(person: Person, quarter: Quarter) -> list[Deal]:
@@ -265,8 +260,8 @@ def path_to_quota(person: Person, on: datetime.date) -> PathToQuota:
     figures = (snapshot.explanation or {}).get("figures", {}) if snapshot else {}
     arr_added = figures.get("arr_added")
     deals = []
-    weighted_total = ZERO
-    arr_total = ZERO
+    weighted_total = ZERO_CENTS
+    arr_total = ZERO_CENTS
     for deal in expected_deals(person, quarter):
         weighted = deal.arr * (deal.probability or 0)
         weighted_total += weighted
@@ -338,7 +333,7 @@ def ae_at_risk(person: Person, on: datetime.date) -> list[RiskLine]:
             external_id=r.external_id,
             reasons=r.reasons,
             red_or_negative=_red_or_negative(accounts[r.account_id]),
-            arr=arr.get(r.account_id, ZERO),
+            arr=arr.get(r.account_id, ZERO_CENTS),
             impact=r.impact,
         )
         for r in ranked
@@ -368,7 +363,7 @@ class Adoption:
 
     @property
     def share_display(self) -> str:
-        return format_percent(self.share)
+        return format_percent(self.share, 1)
 
     @property
     def share(self) -> Decimal | None:
@@ -475,7 +470,7 @@ def cs_standup(user, on: datetime.date) -> list[CsPerson]:
                         name=account.name,
                         external_id=account.external_id,
                         reasons=reasons[account_id],
-                        arr=arr.get(account_id, ZERO),
+                        arr=arr.get(account_id, ZERO_CENTS),
                         in_grace_until=until if until and on <= until else None,
                     )
                 )
@@ -570,7 +565,7 @@ def balance_rows(user, on: datetime.date) -> list[BalanceRow]:
             BalanceAccount(
                 account_id=account_id,
                 name=accounts[account_id].name,
-                arr=arr.get(account_id, ZERO),
+                arr=arr.get(account_id, ZERO_CENTS),
                 at_risk=account_id in risky,
                 in_grace_until=until if until and on <= until else None,
             )

@@ -5,10 +5,10 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.display.tables import TEMPLATE
 from accounts.models import Invoice
-from accounts.revenue import ZERO
+from accounts.money import ZERO_CENTS
 from accounts.selectors import format_money, health_band
-from compapp.tables import TEMPLATE
 from payouts.rules import to_cents
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
@@ -185,10 +185,10 @@ class StageColumn(MoneyColumn):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        return super().render(ZERO if value is None else value)
+        return super().render(ZERO_CENTS if value is None else value)
 
     def value(self, value):
-        return super().value(ZERO if value is None else value)
+        return super().value(ZERO_CENTS if value is None else value)
 
 
 class PipelineTable(tables.Table):

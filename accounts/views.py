@@ -12,8 +12,10 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors
 from accounts.charts import arr_by_month
+from accounts.display.tables import configure
 from accounts.filters import BookFilter
 from accounts.forms import ReassignForm, form_errors
+from accounts.money import ZERO_CENTS, format_money
 from accounts.permissions import (
     person_for_user,
     require_role,
@@ -21,12 +23,11 @@ from accounts.permissions import (
     sees_own_book_only,
     visible_people,
 )
+from accounts.quarters import Quarter
 from accounts.revenue import run_rate_arr
 from accounts.services import ReassignError, account_reassign, assignment_create
 from accounts.tables import BookTable, InvoiceTable, TeamTable
-from compapp.tables import configure
 from payouts.charts import distribution_chart, team_distribution
-from payouts.quarters import Quarter
 
 BOOK_PAGE_SIZE = 25
 
@@ -82,7 +83,7 @@ def _book(request, person, *, own):
         "limits": [selectors.book_limit(role, size) for role in held_roles],
         "size": size,
         "is_ae": "ae" in held_roles,
-        "shown_arr": selectors.format_money(sum((row.arr for row in rows), selectors.ZERO)),
+        "shown_arr": format_money(sum((row.arr for row in rows), ZERO_CENTS)),
         "shown_count": len(rows),
         "at_risk_count": sum(1 for row in rows if row.risk_reasons),
         "last_imports": selectors.last_imports(),
@@ -125,8 +126,8 @@ def account_detail(request, account_id):
         "on": on,
         "owners": owners,
         "current": current,
-        "arr": selectors.format_money(run_rate_arr([account.id], on)[account.id]),
-        "contract_value": selectors.format_money(account.annual_contract_value),
+        "arr": format_money(run_rate_arr([account.id], on)[account.id]),
+        "contract_value": format_money(account.annual_contract_value),
         "risk_reasons": selectors.at_risk_reasons(account, on, since=since),
         "invoices": invoices,
         "months": months,

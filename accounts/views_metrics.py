@@ -12,13 +12,13 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts import metrics
+from accounts.display.charts import chart, series
+from accounts.display.tables import TEMPLATE, configure
 from accounts.forms import MetricsFilterForm
 from accounts.models import DealStage
+from accounts.money import ZERO_CENTS, format_money, format_percent
 from accounts.permissions import person_for_user, sees_everyone, visible_people
 from accounts.tables import NUM, PipelineTable
-from compapp.charts import chart, series
-from compapp.formatting import format_money
-from compapp.tables import TEMPLATE, configure
 
 PIPELINE_PAGE_SIZE = 25
 STAGE_LABELS = {
@@ -27,11 +27,6 @@ STAGE_LABELS = {
 }
 
 
-def format_percent(value: Decimal | None) -> str:
-    """0.4567 -> 45.7%; an em dash when there is nothing to divide."""
-    if value is None:
-        return "—"
-    return f"{(value * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 def format_days(value: Decimal | None) -> str:
@@ -123,9 +118,9 @@ def metrics_page(request):
          "values": [format_money(v) for v in revenue],
          "change": _change(revenue, to_date, format_money)},
         {"name": "Closed-won rate from demo", "key": "win-rate",
-         "values": [format_percent(v) for v in rates],
+         "values": [format_percent(v, 1) for v in rates],
          "notes": [f"{d.won} won / {d.decided}" for d in m.deals],
-         "change": _change(rates, to_date, lambda v: format_percent(v).replace("%", " pts"))},
+         "change": _change(rates, to_date, lambda v: format_percent(v, 1).replace("%", " pts"))},
         {"name": "Median time to close", "key": "time-to-close",
          "values": [format_days(v) for v in medians],
          "notes": [f"{d.won_counted} won" for d in m.deals],
@@ -158,7 +153,7 @@ def metrics_page(request):
         "pipeline_trend": chart("line", short, [
             series("Weighted pipeline", pipeline, tone=0)], y="money", legend=False),
         "pipeline_owners": chart("bar", [r.owner for r in owners], [
-            series(STAGE_LABELS[stage], [r.by_stage.get(stage, metrics.ZERO) for r in owners],
+            series(STAGE_LABELS[stage], [r.by_stage.get(stage, ZERO_CENTS) for r in owners],
                    tone=stage_tones.get(stage, 0), stack="pipeline")
             for stage in m.pipeline.stages], y="money", stacked=True, horizontal=True),
     }

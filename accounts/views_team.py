@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts import feature_requests, handoffs, selectors, standups
+from accounts.display.tables import TEMPLATE, configure
 from accounts.forms import form_errors
 from accounts.forms_team import (
     FeatureRequestFilterForm,
@@ -30,11 +31,11 @@ from accounts.forms_team import (
     contact_formset,
 )
 from accounts.models import Role
+from accounts.money import ZERO_CENTS, format_money
 from accounts.permissions import person_for_user, require_role, roles_of
+from accounts.quarters import Quarter
 from accounts.services import ReassignError
 from accounts.tables import MoneyColumn
-from compapp.tables import TEMPLATE, configure
-from payouts.quarters import Quarter
 
 STANDUP_ROLES = ("manager", "finance", "revops")
 REQUESTS_PAGE_SIZE = 50
@@ -342,8 +343,8 @@ def feature_request_list(request):
         "on": on,
         "form": form,
         "table": table,
-        "total_arr": selectors.format_money(
-            sum({r.account_id: r.arr for r in rows}.values(), selectors.ZERO)
+        "total_arr": format_money(
+            sum({r.account_id: r.arr for r in rows}.values(), ZERO_CENTS)
         ),
         "accounts": len({r.account_id for r in rows}),
     }

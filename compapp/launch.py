@@ -180,7 +180,7 @@ def run() -> int:
     # nightly job would compute them.
     import datetime  # noqa: PLC0415
 
-    from payouts.quarters import Quarter  # noqa: PLC0415
+    from accounts.quarters import Quarter  # noqa: PLC0415
 
     today = datetime.date.today()
     for quarter in (Quarter.containing(today).previous(), Quarter.containing(today)):

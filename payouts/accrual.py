@@ -16,11 +16,10 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import Substr
 
+from accounts.money import ZERO_CENTS
+from accounts.quarters import Quarter
 from payouts.finance import CARRIED_BUCKETS
 from payouts.models import PayoutLine
-from payouts.quarters import Quarter
-
-ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -61,11 +60,11 @@ def accruals(quarter: Quarter) -> list[AccrualRow]:
     rows = []
     for r in held:
         held_back = -r["total"]
-        paid = carried.get((r["payout__person_id"], r["payout__quarter"]), ZERO)
+        paid = carried.get((r["payout__person_id"], r["payout__quarter"]), ZERO_CENTS)
         rows.append(AccrualRow(
             person_id=r["payout__person_id"], name=r["payout__person__name"],
             email=r["payout__person__email"], left_on=r["payout__person__end_date"],
             quarter=r["payout__quarter"], held_back=held_back, carried_since=paid,
-            still_owed=max(ZERO, held_back - paid),
+            still_owed=max(ZERO_CENTS, held_back - paid),
         ))
     return [row for row in rows if row.still_owed > 0]

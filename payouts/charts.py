@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from compapp.charts import chart, series
+from accounts.display.charts import chart, series
+from accounts.money import ZERO
+from accounts.quarters import Quarter
 from payouts.models import AttainmentSnapshot
-from payouts.quarters import Quarter
 from payouts.selectors import latest_snapshots
 
-ZERO = Decimal("0")
 BAND = Decimal("0.25")  # the distribution's bands: 25% of target pay wide
 TOP_BAND = Decimal("1.5")  # ... up to 150% and more
 

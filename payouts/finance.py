@@ -32,8 +32,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Invoice, Person, RowChange
+from accounts.money import ZERO_CENTS, format_money
 from accounts.permissions import person_for_user, roles_of, visible_people
-from compapp.formatting import format_money
+from accounts.quarters import Quarter, add_months, month_end
 from payouts import rules, selectors, services
 from payouts.models import (
     LOCKED_STATUSES,
@@ -49,10 +50,8 @@ from payouts.models import (
     PlanKind,
     ProposedAdjustment,
 )
-from payouts.quarters import Quarter, add_months, month_end
 from payouts.services import PayoutError
 
-ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 # Lines a later quarter's close adds for money of an earlier quarter paid after its cutoff;
 # their source starts with the quarter the money comes from ("2025Q2: paid after ...").
@@ -99,7 +98,7 @@ def _sum_of(model, **filters):
         .annotate(s=Sum("amount"))
         .values("s")
     )
-    return Coalesce(Subquery(rows, output_field=MONEY_FIELD), Value(ZERO),
+    return Coalesce(Subquery(rows, output_field=MONEY_FIELD), Value(ZERO_CENTS),
                     output_field=MONEY_FIELD)
 
 
@@ -209,7 +208,7 @@ class Statement:
     lines: list = field(default_factory=list)
     adjustments: list = field(default_factory=list)
     inquiries: list = field(default_factory=list)
-    total: Decimal = ZERO
+    total: Decimal = ZERO_CENTS
 
     @property
     def open_inquiries(self) -> list:
@@ -259,7 +258,8 @@ def statement_for(person: Person, quarter: Quarter) -> Statement:
         return Statement(person=person, quarter=quarter, payout=None)
     lines = displayed(payout.lines.all())
     adjustments = displayed(payout.adjustments.select_related("created_by"))
-    total = sum((x.amount for x in lines), ZERO) + sum((a.amount for a in adjustments), ZERO)
+    total = (sum((x.amount for x in lines), ZERO_CENTS)
+             + sum((a.amount for a in adjustments), ZERO_CENTS))
     inquiries = list(payout.inquiries.select_related("raised_by", "answered_by", "adjustment"))
     for inquiry in inquiries:
         inquiry.adjustment_display = money(inquiry.adjustment.amount) if inquiry.adjustment \
@@ -428,7 +428,7 @@ def plan_acceptances(quarter: Quarter, people=None) -> list[PlanRow]:
 def _own_lines_total(payout: Payout) -> Decimal:
     """What the payout paid for its own quarter (money carried from earlier quarters aside)."""
     return payout.lines.exclude(bucket__in=CARRIED_BUCKETS).aggregate(
-        s=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY_FIELD))["s"]
+        s=Coalesce(Sum("amount"), Value(ZERO_CENTS), output_field=MONEY_FIELD))["s"]
 
 
 def _carried_later(payout: Payout) -> tuple[Decimal, Quarter | None]:
@@ -444,7 +444,7 @@ def _carried_later(payout: Payout) -> tuple[Decimal, Quarter | None]:
     carried = PayoutLine.objects.filter(
         payout__person_id=payout.person_id, payout__quarter__gt=payout.quarter,
         bucket__in=CARRIED_BUCKETS, source__startswith=f"{payout.quarter}:",
-    ).aggregate(s=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY_FIELD))["s"]
+    ).aggregate(s=Coalesce(Sum("amount"), Value(ZERO_CENTS), output_field=MONEY_FIELD))["s"]
     return carried, (Quarter.parse(max(later)) if later else None)
 
 
@@ -576,7 +576,7 @@ def differences_detect(quarter: Quarter, user=None) -> list[ProposedAdjustment]:
                                                paid_by=window)
             figure = rules.compute(gathered[0][3]).payable
         recorded = payout.differences.aggregate(
-            s=Coalesce(Sum("amount"), Value(ZERO), output_field=MONEY_FIELD))["s"]
+            s=Coalesce(Sum("amount"), Value(ZERO_CENTS), output_field=MONEY_FIELD))["s"]
         accounted = _own_lines_total(payout) + carried + recorded
         amount = rules.to_cents(figure - accounted)
         if amount == 0:

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.history import tracked
 from accounts.models import MONEY, RATIO, Person
-from compapp.history import tracked
 
 
 class PlanKind(models.TextChoices):

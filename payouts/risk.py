@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.models import Account
+from accounts.quarters import Quarter
 from accounts.selectors import (
     RiskInputs,
     at_risk_reasons,
@@ -24,7 +25,6 @@ from accounts.selectors import (
     overdue_invoices,
 )
 from payouts import rules, selectors
-from payouts.quarters import Quarter
 
 
 @dataclass(frozen=True)

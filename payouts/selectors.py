@@ -11,10 +11,10 @@ from django.db import connection
 from django.db.models import Q, Sum
 
 from accounts.models import Account, Assignment, Deal, Invoice, Person, Role
+from accounts.quarters import Quarter, add_months
 from accounts.revenue import monthly_revenue
 from payouts import rules
 from payouts.models import AttainmentSnapshot, PersonPlan, PlanKind, PlanVersion
-from payouts.quarters import Quarter, add_months
 
 DEFAULT_PLAN_BY_ROLE = (
     (Role.AE, PlanKind.AE_COMMISSION),

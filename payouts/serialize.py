@@ -8,7 +8,7 @@ import datetime
 from collections.abc import Mapping
 from decimal import Decimal
 
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from payouts.rules import MonthFigure
 
 _FIELDS: dict[type, tuple[str, ...]] = {}

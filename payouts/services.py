@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Invoice
+from accounts.quarters import Quarter
 from payouts import rules, selectors
 from payouts.models import (
     LOCKED_STATUSES,
@@ -23,7 +24,6 @@ from payouts.models import (
     PayoutLine,
     RecomputeRun,
 )
-from payouts.quarters import Quarter
 from payouts.rules import to_ratio
 from payouts.serialize import jsonable
 

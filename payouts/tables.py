@@ -13,12 +13,11 @@ import django_tables2 as tables
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
-from compapp.formatting import format_money  # noqa: F401 - used by views through here
-from compapp.tables import TEMPLATE
+from accounts.display.tables import TEMPLATE
+from accounts.money import ZERO, format_money, format_percent  # noqa: F401 - views read them here
 from payouts.rules import to_cents
 
 CENT = Decimal("0.01")
-ZERO = Decimal("0")
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}, "tf": {"class": "num"}}
 BUCKET_LABELS = {
     "retention_bonus": "Retention bonus",
@@ -43,14 +42,6 @@ def to_decimal(value) -> Decimal | None:
     return Decimal(str(value)) if not isinstance(value, Decimal) else value
 
 
-def format_percent(value, places: int = 2, *, signed: bool = False) -> str:
-    """A fraction as a percentage: 1.1 -> 110.00%; "undefined" for None."""
-    value = to_decimal(value)
-    if value is None:
-        return "undefined"
-    shown = (value * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    sign = "+" if signed and shown > 0 else ""
-    return f"{sign}{shown}%"
 
 
 def bucket_label(bucket: str) -> str:

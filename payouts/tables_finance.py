@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from accounts.display.tables import TEMPLATE
 from accounts.models import Role, Team
-from compapp.tables import TEMPLATE
 from payouts.finance import money, needs_quota, projected_gap
 from payouts.models import Payout, PayoutStatus
 

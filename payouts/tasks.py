@@ -10,9 +10,9 @@ from celery import group, shared_task
 from django.db import OperationalError, transaction
 
 from accounts.models import Person
+from accounts.quarters import Quarter
 from payouts import selectors, services
 from payouts.models import RecomputeRun
-from payouts.quarters import Quarter
 
 TASK_OPTIONS = dict(
     acks_late=True,

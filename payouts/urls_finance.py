@@ -2,8 +2,8 @@
 
 from django.urls import path, register_converter
 
+from accounts.quarters import Quarter
 from payouts import views_finance as views
-from payouts.quarters import Quarter
 
 
 class QuarterConverter:

@@ -18,14 +18,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from kombu.exceptions import OperationalError as BrokerError
 
+from accounts.display.tables import configure
 from accounts.models import Invoice, InvoiceKind, InvoiceStatus
+from accounts.money import ZERO
 from accounts.permissions import person_for_user, require_role, roles_of
+from accounts.quarters import Quarter, add_months
 from accounts.revenue import run_rate_arr
 from accounts.selectors import get_person_for_user, openable_account_ids
-from compapp.tables import configure
 from payouts import charts, risk, selectors, tasks
 from payouts.models import AttainmentSnapshot, PlanKind, QuotaAmendment, RecomputeRun
-from payouts.quarters import Quarter, add_months
 from payouts.rules import to_cents
 from payouts.tables import (
     AccountChangeTable,
@@ -42,7 +43,6 @@ from payouts.tables import (
     to_decimal,
 )
 
-ZERO = Decimal("0")
 RECOMPUTE_ROLES = ("manager", "finance", "revops")
 EARLIER_QUARTERS_SHOWN = 8
 RECENT_RUNS_SHOWN = 10
@@ -208,7 +208,7 @@ def _snapshot_figures(snapshot: AttainmentSnapshot, links: _AccountLinks) -> dic
         "held_back": format_money(snapshot.amount - snapshot.payable),
         "target_pay": format_money(target_pay),
         "fraction": format_percent(snapshot.bonus_fraction),
-        "metric": format_percent(snapshot.metric),
+        "metric": format_percent(snapshot.metric, missing="undefined"),
         "notes": explanation.get("notes", []),
         "curve": _curve(snapshot, figures),
         "payout_lines": payout_lines,
@@ -443,8 +443,8 @@ def _changes(previous, latest, links: _AccountLinks) -> dict:
         "amount_before": format_money(previous.amount),
         "amount_now": format_money(latest.amount),
         "amount_delta": format_money(amount_delta, signed=True),
-        "metric_before": format_percent(previous.metric),
-        "metric_now": format_percent(latest.metric),
+        "metric_before": format_percent(previous.metric, missing="undefined"),
+        "metric_now": format_percent(latest.metric, missing="undefined"),
         "notes": notes,
         "table": AccountChangeTable(rows, prefix="chg-"),
         "rest": format_money(amount_delta - shown_total, signed=True),

@@ -15,13 +15,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
+from accounts.display.tables import configure
 from accounts.permissions import person_for_user, require_role, roles_of, visible_people
-from compapp.tables import configure
+from accounts.quarters import Quarter
 from payouts import finance, services
 from payouts.accrual import accruals
 from payouts.finance import PayoutError
 from payouts.models import Inquiry, Payout, ProposedAdjustment
-from payouts.quarters import Quarter
 from payouts.tables_finance import PlanAcceptanceTable, QueueFilter, QueueTable
 
 QUEUE_PAGE_SIZE = 25  # like every other table; the totals above cover all pages
@@ -108,7 +108,7 @@ def queue(request, quarter):
         "filter": queue_filter,
         "table": table,
         "count": totals["count"],
-        "grand_total": finance.money(totals["grand_total"] or finance.ZERO),
+        "grand_total": finance.money(totals["grand_total"] or finance.ZERO_CENTS),
         "pending": totals["pending"],
         "open_inquiries": finance.open_inquiries(quarter),
         "closable": datetime.date.today() > quarter.cutoff,

@@ -44,6 +44,7 @@ from accounts.models import (
     RowChange,
     StandupPick,
 )
+from accounts.quarters import Quarter
 from payouts.finance import inquiry_raise
 from payouts.models import (
     Payout,
@@ -52,7 +53,6 @@ from payouts.models import (
     ProposedAdjustment,
     RecomputeRun,
 )
-from payouts.quarters import Quarter
 from payouts.services import payout_adjust, quarter_close
 from tests.conftest import assign, invoice, make_account, make_person, make_user
 

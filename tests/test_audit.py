@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from accounts import audit
 from accounts.models import Assignment
+from accounts.quarters import Quarter
 from accounts.services import account_reassign
 from payouts.models import Payout, PayoutLine
-from payouts.quarters import Quarter
 from payouts.services import quarter_close
 from tests.conftest import assign, make_account
 from tests.test_recompute import alice_book  # noqa: F401 - fixture

@@ -35,8 +35,8 @@ from accounts.models import (
     RowChange,
     Usage,
 )
+from accounts.quarters import Quarter
 from payouts.models import Payout, PersonPlan
-from payouts.quarters import Quarter
 from payouts.services import payout_approve, quarter_close, spreadsheet_safe
 from tests.conftest import make_account
 from tests.test_recompute import alice_book  # noqa: F401 - fixture

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Assignment, ImportRun, Lead, RowChange
+from accounts.quarters import add_months
 from accounts.revenue import last_complete_month
-from payouts.quarters import add_months
 from tests.conftest import assign, invoice, make_account, make_person, usage
 
 TODAY = timezone.localdate()

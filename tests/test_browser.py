@@ -21,8 +21,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Assignment, Handoff
+from accounts.quarters import Quarter
 from payouts.models import Payout
-from payouts.quarters import Quarter
 from payouts.services import quarter_close
 from tests.conftest import assign, invoice, make_account
 from tests.test_metrics import world  # noqa: F401 - fixture

@@ -10,9 +10,9 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from accounts import audit, services
 from accounts.models import Assignment
+from accounts.quarters import Quarter
 from accounts.services import ReassignError, account_reassign
 from payouts.models import Payout, PayoutEvent
-from payouts.quarters import Quarter
 from payouts.services import PayoutError, payout_approve, quarter_close
 from tests.conftest import assign, make_account, make_person, make_user
 from tests.test_recompute import alice_book  # noqa: F401 - fixture

@@ -40,10 +40,10 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from accounts.quarters import Quarter
 from compapp.celery import app
 from payouts import rules, selectors, services, tasks
 from payouts.models import AttainmentSnapshot, RecomputeRun
-from payouts.quarters import Quarter
 from tests.conftest import assign, invoice, make_account
 
 ROOT = Path(__file__).resolve().parent.parent

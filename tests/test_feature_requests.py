@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from accounts.feature_requests import FeatureRequestError, feature_request_log
 from accounts.models import FeatureRequest, RowChange
+from accounts.quarters import add_months
 from accounts.revenue import last_complete_month
 from accounts.selectors import at_risk_reasons
-from payouts.quarters import add_months
 from tests.conftest import assign, invoice, make_account
 
 TODAY = timezone.localdate()
@@ -101,7 +101,7 @@ def test_a_request_logged_after_the_as_of_date_is_not_counted_then(users, accoun
 
 @pytest.mark.django_db
 def test_a_churn_risk_request_shows_on_the_at_risk_ranking(users, people, accounts):
-    from payouts.quarters import Quarter
+    from accounts.quarters import Quarter
     from payouts.risk import at_risk
 
     log(accounts["globex"], users["alice"], text="EU data residency", churn_risk=True)

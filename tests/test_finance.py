@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.models import Invoice
+from accounts.quarters import Quarter
 from payouts import finance
 from payouts.models import (
     Inquiry,
@@ -22,7 +23,6 @@ from payouts.models import (
     PlanAcceptance,
     ProposedAdjustment,
 )
-from payouts.quarters import Quarter
 from payouts.services import PayoutError, payout_adjust, payout_approve, quarter_close
 from tests.conftest import make_person, make_user
 from tests.test_recompute import alice_book  # noqa: F401 - fixture

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Assignment, Person
+from accounts.quarters import Quarter, add_months
 from payouts.models import AttainmentSnapshot, PersonPlan
-from payouts.quarters import Quarter, add_months
 from payouts.risk import at_risk
 from payouts.services import quarter_close
 from tests.conftest import assign, make_account, make_person, make_user, usage

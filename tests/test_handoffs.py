@@ -19,9 +19,9 @@ from accounts.handoffs import (
     handoff_send_back,
 )
 from accounts.models import Assignment, Handoff, RowChange
+from accounts.quarters import Quarter
 from accounts.services import ReassignError
 from payouts.models import PersonPlan, QuotaAmendment
-from payouts.quarters import Quarter
 from tests.conftest import assign, make_account, make_person, make_user
 
 TODAY = timezone.localdate()

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Assignment
+from accounts.quarters import Quarter
 from payouts.finance import inquiry_raise
 from payouts.models import Inquiry, Payout, RecomputeRun
-from payouts.quarters import Quarter
 from payouts.services import quarter_close
 from tests.conftest import assign, make_account
 from tests.test_recompute import alice_book  # noqa: F401 - fixture

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Deal
+from accounts.quarters import Quarter
 from payouts.accrual import accruals
 from payouts.models import Payout, PersonPlan
-from payouts.quarters import Quarter
 from payouts.services import PayoutError, payout_approve, payout_reject
 from tests.conftest import assign, invoice, make_account, make_person
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts import metrics
 from accounts.models import Deal, Lead
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from tests.conftest import invoice, make_account, make_person, usage
 
 D = datetime.date

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from payouts.quarters import (
+from accounts.quarters import (
     Quarter,
     add_months,
     first_months_end,

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from payouts.risk import at_risk
 from tests.conftest import assign, invoice, make_account, usage
 

@@ -20,8 +20,8 @@ from accounts.models import (
     Person,
     Usage,
 )
+from accounts.quarters import Quarter, add_months, first_months_end
 from payouts.models import PersonPlan
-from payouts.quarters import Quarter, add_months, first_months_end
 
 TODAY = datetime.date(2025, 5, 20)
 QUARTER = Quarter.containing(TODAY)  # 2025Q2

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Deal
+from accounts.quarters import Quarter
 from payouts import selectors, services
 from payouts.models import AttainmentSnapshot, PersonPlan
-from payouts.quarters import Quarter
 from tests.conftest import assign, invoice, make_account, make_person
 
 D = datetime.date

@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Deal, StandupPick
+from accounts.quarters import Quarter
 from accounts.standups import StandupError, cs_standup, standup_pick
 from payouts.models import PersonPlan
-from payouts.quarters import Quarter
 from payouts.services import attainment_recompute
 from tests.conftest import assign, make_account, make_person, usage
 

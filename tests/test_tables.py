@@ -1,4 +1,4 @@
-"""Every table sorts, pages and exports to CSV (`compapp.tables`): the export has the rows
+"""Every table sorts, pages and exports to CSV (`accounts.display.tables`): the export has the rows
 of the page's filters and sort, all of them rather than one page, and its cells cannot run
 as spreadsheet formulas."""
 
@@ -9,8 +9,8 @@ import io
 import pytest
 from django.urls import reverse
 
-from compapp.tables import export_cell
-from payouts.quarters import Quarter
+from accounts.display.tables import export_cell
+from accounts.quarters import Quarter
 from payouts.services import quarter_close
 from tests.conftest import assign, invoice, make_account
 from tests.test_book_pages import LAST, MONTHS, books  # noqa: F401 - fixture

@@ -8,6 +8,7 @@ the cent, in `to_cents` (`money`). The definitions of SPEC 3 that the plans shar
 `compute` runs the plan a person's terms name (`plans`).
 """
 
+from accounts.money import CENT, MICRO, ONE, ZERO, to_cents, to_ratio
 from payouts.rules.ae_commission import BUCKETS_AE, ae_commission
 from payouts.rules.common import (
     EndArr,
@@ -34,7 +35,6 @@ from payouts.rules.inputs import (
     Stint,
 )
 from payouts.rules.logo_retention import last_whole_month_of, logo_month, logo_retention
-from payouts.rules.money import CENT, MICRO, ONE, ZERO, to_cents, to_ratio
 from payouts.rules.plans import as_known_on, compute
 from payouts.rules.results import AccountLine, Adjustment, DealLine, Result
 from payouts.rules.revenue_retention import csm_revenue_retention

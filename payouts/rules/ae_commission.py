@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, localcontext
 
-from payouts.quarters import Quarter, first_months_end
+from accounts.money import ONE, ZERO, dollars, to_cents, to_ratio
+from accounts.quarters import Quarter, first_months_end
 from payouts.rules.common import (
     account_fields,
     amount_of,
@@ -27,7 +28,6 @@ from payouts.rules.common import (
     with_guarantee,
 )
 from payouts.rules.inputs import AccountInput, DealInput, PersonInput, PlanTerms
-from payouts.rules.money import ONE, ZERO, dollars, to_cents, to_ratio
 from payouts.rules.results import AccountLine, Adjustment, DealLine, Result
 
 BUCKETS_AE = ("new_annual", "expansion_annual", "monthly", "monthly_to_annual")

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from payouts.quarters import Quarter, add_months, first_months_end
+from accounts.money import CENT, ONE, ZERO, to_cents
+from accounts.quarters import Quarter, add_months, first_months_end
 from payouts.rules.inputs import AccountInput, PersonInput, PlanTerms, Stint
-from payouts.rules.money import CENT, ONE, ZERO, to_cents
 from payouts.rules.results import AccountLine, Adjustment, Result
 
 # ---------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from payouts.quarters import Quarter
-from payouts.rules.money import ZERO
+from accounts.money import ZERO
+from accounts.quarters import Quarter
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import datetime
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
-from payouts.quarters import Quarter, add_months
+from accounts.money import ONE, ZERO, dollars, to_ratio
+from accounts.quarters import Quarter, add_months
 from payouts.rules.common import (
     account_fields,
     bonus_fraction,
@@ -25,7 +26,6 @@ from payouts.rules.common import (
     with_guarantee,
 )
 from payouts.rules.inputs import AccountInput, PersonInput, PlanTerms
-from payouts.rules.money import ONE, ZERO, dollars, to_ratio
 from payouts.rules.results import AccountLine, Adjustment, Result
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from payouts.rules.money import ZERO
+from accounts.money import ZERO
 
 
 @dataclass(frozen=True)

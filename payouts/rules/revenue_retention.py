@@ -11,7 +11,8 @@ import datetime
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
-from payouts.quarters import Quarter
+from accounts.money import ONE, ZERO, to_ratio
+from accounts.quarters import Quarter
 from payouts.rules.common import (
     EndArr,
     account_fields,
@@ -28,7 +29,6 @@ from payouts.rules.common import (
     with_guarantee,
 )
 from payouts.rules.inputs import AccountInput, PersonInput, PlanTerms
-from payouts.rules.money import ONE, ZERO, to_ratio
 from payouts.rules.results import AccountLine, Adjustment, Result
 
 

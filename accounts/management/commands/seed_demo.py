@@ -12,7 +12,7 @@ from accounts.demo import (
     demo_logins,
     demo_seed,
 )
-from payouts.quarters import Quarter, add_months, month_start
+from accounts.quarters import Quarter, add_months, month_start
 
 
 def _date(text):

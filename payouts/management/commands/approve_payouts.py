@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.quarters import Quarter
 from payouts.models import Payout
-from payouts.quarters import Quarter
 from payouts.services import PayoutError, payout_approve
 
 

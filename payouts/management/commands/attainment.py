@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from payouts.services import attainment_json_rows
 
 

@@ -26,9 +26,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Assignment, Invoice, Person
+from accounts.quarters import Quarter, add_months
 from accounts.scale import SCALES, seed_scale
 from payouts import selectors, services
-from payouts.quarters import Quarter, add_months
 
 FLOOR_SQL = """
 SELECT account_id, month, sum(amount) FROM (

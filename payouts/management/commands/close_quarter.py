@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from payouts.services import PayoutError, quarter_close
 
 

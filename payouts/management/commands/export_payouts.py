@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from payouts.services import EXPORT_COLUMNS, payouts_export_rows
 
 

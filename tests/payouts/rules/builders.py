@@ -21,7 +21,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from payouts.rules import (
     AccountInput,
     DealInput,

@@ -4,6 +4,7 @@ in builders.py."""
 
 import pytest
 
+from accounts.money import to_cents
 from payouts.rules.common import (
     baseline_months,
     end_arr,
@@ -13,7 +14,6 @@ from payouts.rules.common import (
     quarterly_target_pay,
 )
 from payouts.rules.inputs import MonthFigure, Stint
-from payouts.rules.money import to_cents
 from tests.payouts.rules.builders import AE, CSM, FINAL, Q1, Q2, D, acct, day, person, rev, ym
 
 # =======================================================================================

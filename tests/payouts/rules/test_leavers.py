@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payouts.quarters import Quarter
+from accounts.quarters import Quarter
 from payouts.rules import MonthFigure, to_cents
 from tests.payouts.rules.builders import (
     FINAL,

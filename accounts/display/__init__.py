@@ -1,0 +1,1 @@
+"""How tables and charts show on every page, books and pay alike."""
