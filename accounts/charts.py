@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from accounts.arr import RUN_RATE_MONTHS, arr
 from accounts.display.charts import chart, series
 from accounts.selectors import MonthLine
-
-RUN_RATE_MONTHS = 3  # ARR = 4 x the revenue of the last 3 complete months (SPEC 3)
 
 
 def arr_by_month(lines: Sequence[MonthLine]) -> dict | None:
@@ -17,16 +16,16 @@ def arr_by_month(lines: Sequence[MonthLine]) -> dict | None:
     months = sorted(lines, key=lambda line: line.month)
     if not any(line.amount for line in months):
         return None
-    arr = []
+    figures = []
     for i, line in enumerate(months):
         window = months[i - RUN_RATE_MONTHS + 1 : i + 1] if i >= RUN_RATE_MONTHS - 1 else []
-        arr.append(sum(m.amount for m in window) * 4 if window and line.complete else None)
+        figures.append(arr(sum(m.amount for m in window)) if window and line.complete else None)
     labels = [f"{line.month:%Y-%m}" for line in months]
     return chart(
         "bar",
         labels,
         [
-            series("ARR (4 × the last 3 months)", arr, kind="line", axis="y2", tone=2),
+            series("ARR (4 × the last 3 months)", figures, kind="line", axis="y2", tone=2),
             series(
                 "Revenue of the month",
                 [line.amount for line in months],

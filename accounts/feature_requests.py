@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
-from accounts.models import Account, Assignment, FeatureRequest, Person, Role, RowChange
+from accounts.changes import record_change
+from accounts.models import Account, Assignment, FeatureRequest, Person, Role
 from accounts.money import ZERO_CENTS
 from accounts.permissions import person_for_user, roles_of, visible_people
 from accounts.revenue import run_rate_arr
@@ -93,7 +94,7 @@ def feature_request_log(
             churn_risk=churn_risk,
             logged_by=by_user,
         )
-        RowChange.objects.create(
+        record_change(
             model="FeatureRequest",
             key=f"{account.external_id}/{fr.id}",
             before={},
@@ -118,7 +119,7 @@ def feature_request_update(
         fr.status = status
         fr.churn_risk = churn_risk
         fr.save(update_fields=["status", "churn_risk"])
-        RowChange.objects.create(
+        record_change(
             model="FeatureRequest",
             key=f"{fr.account.external_id}/{fr.id}",
             before=before,

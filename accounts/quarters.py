@@ -31,6 +31,16 @@ def first_months_end(start: datetime.date, months: int = 3) -> datetime.date:
     return add_months(start, months) - datetime.timedelta(days=1)
 
 
+def month_is_complete(month: datetime.date, as_of: datetime.date) -> bool:
+    """A month is complete once its last day is before `as_of` (SPEC 3)."""
+    return add_months(month, 1) - datetime.timedelta(days=1) < as_of
+
+
+def last_complete_month(as_of: datetime.date) -> datetime.date:
+    """First day of the last month whose last day is before `as_of`."""
+    return add_months(as_of.replace(day=1), -1)
+
+
 def previous_month(first_of_month: datetime.date) -> datetime.date:
     return add_months(first_of_month.replace(day=1), -1)
 

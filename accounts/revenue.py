@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from accounts.arr import arr, run_rate_months
 from accounts.money import ZERO_CENTS
 from accounts.quarters import add_months
 
@@ -103,24 +104,15 @@ def monthly_revenue(
     return result
 
 
-def last_complete_month(as_of: datetime.date) -> datetime.date:
-    """First day of the last month whose last day is before `as_of`."""
-    return add_months(as_of.replace(day=1), -1)
-
-
-def run_rate_months(as_of: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """First and last month of the three complete months before `as_of`."""
-    last = last_complete_month(as_of)
-    return add_months(last, -2), last
-
 
 def run_rate_from(revenue, account_ids: Iterable[int], as_of: datetime.date) -> dict[int, Decimal]:
     """Current ARR of each account from an already read `monthly_revenue` result."""
     first, last = run_rate_months(as_of)
     months = [add_months(first, i) for i in range(3)]
     return {
-        account_id: 4 * sum((revenue.get((account_id, m), NO_REVENUE).amount for m in months),
-                            ZERO_CENTS)
+        account_id: arr(
+            sum((revenue.get((account_id, m), NO_REVENUE).amount for m in months), ZERO_CENTS)
+        )
         for account_id in account_ids
     }
 

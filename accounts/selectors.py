@@ -18,6 +18,8 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
+from accounts import arr as arr_rule
+from accounts.arr import run_rate_months
 from accounts.models import (
     BOOK_ROLES,
     OPEN_LEAD_STATUSES,
@@ -45,15 +47,13 @@ from accounts.permissions import (
     sees_own_book_only,
     visible_people,
 )
-from accounts.quarters import Quarter, add_months, first_months_end, month_end
+from accounts.quarters import Quarter, add_months, month_end
 from accounts.revenue import (
     NO_REVENUE,
     monthly_revenue,
     run_rate_arr,
     run_rate_from,
-    run_rate_months,
 )
-from payouts import rules
 
 RED_HEALTH_MAX = 3  # health 0..3 is "red" (SPEC 5)
 AMBER_HEALTH_MAX = 6  # 4..6 amber, 7..10 green
@@ -291,11 +291,6 @@ def assignment_in_force(account: Account, role: str, on: datetime.date) -> Assig
     )
 
 
-def grace_until(start: datetime.date) -> datetime.date:
-    """Last day of an inherited assignment's grace window (SPEC 3)."""
-    return first_months_end(start)
-
-
 def last_imports() -> dict[str, ImportRun | None]:
     """The latest import of each kind (None when never imported), in one query."""
     latest = {
@@ -381,9 +376,9 @@ def risk_inputs(
     since = since or {}
     quarter = Quarter.containing(as_of)
     baseline_months = {
-        i: rules.baseline_months(quarter, since.get(i) or quarter.start) for i in ids
+        i: arr_rule.baseline_months(quarter, since.get(i) or quarter.start) for i in ids
     }
-    run_months = rules.projection_months(quarter, as_of)
+    run_months = arr_rule.projection_months(quarter, as_of)
     first = min([run_months[0], *(months[0] for months in baseline_months.values())])
     last = max([run_months[-1], *(months[-1] for months in baseline_months.values())])
     if also_months:
@@ -397,8 +392,8 @@ def risk_inputs(
             ZERO_CENTS,
         )
 
-    baseline = {i: total(i, baseline_months[i]) * 4 for i in ids}
-    run_rate = {i: total(i, run_months) * 12 / len(run_months) for i in ids}
+    baseline = {i: arr_rule.arr(total(i, baseline_months[i])) for i in ids}
+    run_rate = {i: arr_rule.annualised(total(i, run_months), len(run_months)) for i in ids}
     return RiskInputs(
         baseline, run_rate, overdue_invoices(ids, as_of), churn_risk_requests(ids), revenue
     )
@@ -534,8 +529,8 @@ def get_person_for_user(user, person_id: int) -> Person:
 
 
 def with_figures(book: Iterable[Account], on: datetime.date) -> list[Account]:
-    """Book rows (from `book_for`) with `arr` (run rate), `risk_reasons`, `risk_count`,
-    `grace_until` and `in_grace` attached, in a fixed number of queries."""
+    """Book rows (from `book_for`) with `arr` (run rate), `risk_reasons` and `risk_count`
+    attached, in a fixed number of queries (the plan's grace: `payouts.selectors.with_grace`)."""
     rows = list(book)
     ids = list({row.id for row in rows})
     since = {}
@@ -547,8 +542,6 @@ def with_figures(book: Iterable[Account], on: datetime.date) -> list[Account]:
         row.arr = arr.get(row.id, ZERO_CENTS)
         row.risk_reasons = at_risk_reasons(row, on, inputs)
         row.risk_count = len(row.risk_reasons)
-        row.grace_until = grace_until(row.owner_since) if row.inherited else None
-        row.in_grace = row.grace_until is not None and on <= row.grace_until
     return rows
 
 

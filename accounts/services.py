@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.changes import record_change
 from accounts.models import (
     BOOK_ROLES,
     Account,
@@ -20,7 +21,6 @@ from accounts.models import (
     AssignmentRole,
     Person,
     Role,
-    RowChange,
 )
 from accounts.permissions import person_for_user, roles_of, visible_people
 from accounts.selectors import book_sizes
@@ -198,7 +198,7 @@ def _assignment_start(*, account, role, owner, start_date, inherited, reason,
         created_by=by_user,
     )
     _insert(new)
-    RowChange.objects.create(
+    record_change(
         model="Assignment",
         key=f"{account.external_id}/{role}",
         before={"assignments": before},

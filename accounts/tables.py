@@ -7,9 +7,8 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.display.tables import TEMPLATE
 from accounts.models import Invoice
-from accounts.money import ZERO_CENTS
+from accounts.money import ZERO_CENTS, to_cents
 from accounts.selectors import format_money, health_band
-from payouts.rules import to_cents
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 
@@ -193,7 +192,7 @@ class StageColumn(MoneyColumn):
 
 class PipelineTable(tables.Table):
     """The weighted pipeline by owner: ARR x probability of their open deals, by stage.
-    Rows are `accounts.metrics.PipelineRow`s; stage columns are added for the stages that
+    Rows are `compapp.workspace.metrics.PipelineRow`s; stage columns are added for the stages that
     have deals."""
 
     owner = tables.Column(verbose_name="Owner")

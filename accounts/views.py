@@ -13,26 +13,19 @@ from django.views.decorators.http import require_POST
 from accounts import selectors
 from accounts.charts import arr_by_month
 from accounts.display.tables import configure
-from accounts.filters import BookFilter
 from accounts.forms import ReassignForm, form_errors
-from accounts.money import ZERO_CENTS, format_money
+from accounts.money import format_money
 from accounts.permissions import (
-    person_for_user,
     require_role,
     roles_of,
-    sees_own_book_only,
     visible_people,
 )
-from accounts.quarters import Quarter
 from accounts.revenue import run_rate_arr
 from accounts.services import ReassignError, account_reassign, assignment_create
-from accounts.tables import BookTable, InvoiceTable, TeamTable
-from payouts.charts import distribution_chart, team_distribution
-
-BOOK_PAGE_SIZE = 25
+from accounts.tables import InvoiceTable
 
 
-def _as_of(request) -> datetime.date:
+def as_of(request) -> datetime.date:
     """The day a page looks at: `?on=YYYY-MM-DD`, else today (UTC)."""
     try:
         return datetime.date.fromisoformat(request.GET.get("on", ""))
@@ -40,70 +33,13 @@ def _as_of(request) -> datetime.date:
         return timezone.localdate()
 
 
-def home(request):
-    """My book: the signed-in person's current accounts."""
-    me = person_for_user(request.user)
-    if me is None:
-        return render(request, "home.html", {"me": None})
-    return _book(request, me, own=True)
 
 
-def person_book(request, person_id):
-    """Someone's book, for their managers, finance and RevOps (and themselves)."""
-    person = selectors.get_person_for_user(request.user, person_id)
-    return _book(request, person, own=person == person_for_user(request.user))
-
-
-def _book(request, person, *, own):
-    on = _as_of(request)
-    roles = selectors.book_roles_of(person)
-    book = selectors.book_for_viewer(request.user, person, on=on)
-    if not roles and not book.exists():
-        return render(request, "home.html", {"me": person, "own": own})
-    held_roles = roles or sorted(set(book.values_list("role", flat=True)))
-    segments = sorted(set(book.values_list("segment", flat=True)))
-    book_filter = BookFilter(
-        request.GET or None, queryset=book, segments=segments, roles=held_roles
-    )
-    rows = selectors.with_figures(book_filter.qs, on)
-    team = _reassign_choices(request.user, person, own=own)
-    table = BookTable(rows, show_role=len(held_roles) > 1, reassign_to=team, on=on)
-    export = configure(request, table, filename=f"book-{person.id}-{on}", per_page=BOOK_PAGE_SIZE)
-    if export is not None:
-        return export
-    size = selectors.book_sizes([person], on)[person.id]
-    context = {
-        "person": person,
-        "own": own,
-        "on": on,
-        "today": timezone.localdate(),
-        "current_only": on != timezone.localdate() and sees_own_book_only(request.user),
-        "table": table,
-        "filter": book_filter,
-        "limits": [selectors.book_limit(role, size) for role in held_roles],
-        "size": size,
-        "is_ae": "ae" in held_roles,
-        "shown_arr": format_money(sum((row.arr for row in rows), ZERO_CENTS)),
-        "shown_count": len(rows),
-        "at_risk_count": sum(1 for row in rows if row.risk_reasons),
-        "last_imports": selectors.last_imports(),
-    }
-    return render(request, "accounts/book.html", context)
-
-
-def _reassign_choices(user, person, *, own) -> list | None:
-    """Who a manager may move an account of this book to, from the book's rows: their team
-    but the book's owner; None (no reassign column) for anyone else or their own book."""
-    if own or "manager" not in roles_of(user):
-        return None
-    if not visible_people(user).filter(id=person.id).exists():
-        return None
-    return list(selectors.reassign_team(user).exclude(id=person.id).only("id", "name"))
 
 
 def account_detail(request, account_id):
     account = selectors.get_account_for_user(request.user, account_id)
-    on = _as_of(request)
+    on = as_of(request)
     owners = list(selectors.account_owners(account))
     current = _current(owners, on)
     since = max((a.start_date for a in current), default=None)
@@ -153,7 +89,7 @@ def reassign(request, account_id):
         context = {"ok": ok, "text": text, "account": account}
         if from_row:
             return render(request, "accounts/_row_reassign_result.html", context)
-        on = _as_of(request)
+        on = as_of(request)
         owners = list(selectors.account_owners(account))
         context.update(owners=owners, current=_current(owners, on))
         return render(request, "accounts/_reassign_result.html", context)
@@ -202,26 +138,3 @@ def _reassign(request, account, form) -> tuple[bool, str]:
 
 def _current(owners, on):
     return [a for a in owners if a.start_date <= on and (a.end_date or on) >= on]
-
-
-def team(request):
-    """Every rep of the team with their book size against the role's cap or target."""
-    require_role(request.user, "manager", "finance", "revops")
-    on = _as_of(request)
-    rows = selectors.team_rows(request.user, on)
-    table = TeamTable(rows)
-    export = configure(request, table, filename=f"team-{on}", per_page=100)
-    if export is not None:
-        return export
-    quarter = Quarter.containing(on)
-    bands = team_distribution({row.person_id for row in rows}, quarter)
-    context = {
-        "on": on,
-        "quarter": quarter,
-        "bands": bands,
-        "distribution": distribution_chart(bands),
-        "table": table,
-        "over": [row for row in rows if row.over],
-        "under": [row for row in rows if row.under],
-    }
-    return render(request, "accounts/team.html", context)

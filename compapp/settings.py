@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_filters",
     "accounts",
     "payouts",
+    "compapp",
 ]
 
 MIDDLEWARE = [

@@ -9,13 +9,14 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("", include("compapp.workspace.urls_book")),
     path("", include("accounts.urls")),
-    path("imports/", include("accounts.urls_imports")),
+    path("imports/", include("compapp.workspace.urls_imports")),
     path("", include("payouts.urls")),
     path("finance/", include("payouts.urls_finance")),
-    path("team/", include("accounts.urls_team")),
-    path("metrics/", include("accounts.urls_metrics")),
-    path("history/", include("accounts.urls_audit")),
+    path("team/", include("compapp.workspace.urls_team")),
+    path("metrics/", include("compapp.workspace.urls_metrics")),
+    path("history/", include("compapp.workspace.urls_audit")),
 ]
 
 # 400, 403 and 404 are Django's views with the product's templates (templates/4xx.html).

@@ -31,11 +31,11 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import Invoice, Person, RowChange
+from accounts.models import Person
 from accounts.money import ZERO_CENTS, format_money
 from accounts.permissions import person_for_user, roles_of, visible_people
-from accounts.quarters import Quarter, add_months, month_end
-from payouts import rules, selectors, services
+from accounts.quarters import Quarter, add_months
+from payouts import explain, rules, selectors, services
 from payouts.models import (
     LOCKED_STATUSES,
     AttainmentSnapshot,
@@ -448,80 +448,9 @@ def _carried_later(payout: Payout) -> tuple[Decimal, Quarter | None]:
     return carried, (Quarter.parse(max(later)) if later else None)
 
 
-MONTH_FIGURE_FIELDS = ("amount", "history", "unpaid", "late")
-
-
-def _month_figure(value) -> dict:
-    """A stored month figure, whichever way it was written: a mapping, or the compact list
-    [amount, history, unpaid, late]."""
-    if isinstance(value, list | tuple):
-        return dict(zip(MONTH_FIGURE_FIELDS, value, strict=False))
-    return dict(value or {})
-
-
-def _changes(old: dict, new: dict) -> tuple[list[str], list[tuple[str, str]]]:
-    """What differs between two snapshots' inputs: readable lines, and the (account external
-    id, month) pairs whose revenue changed."""
-    notes, months = [], []
-
-    def by_key(rows, key):
-        return {row[key]: row for row in rows or []}
-
-    old_accounts = by_key(old.get("accounts"), "external_id")
-    new_accounts = by_key(new.get("accounts"), "external_id")
-    for ext in sorted(set(old_accounts) | set(new_accounts)):
-        a, b = old_accounts.get(ext), new_accounts.get(ext)
-        if a is None or b is None:
-            notes.append(f"{ext} {'entered' if a is None else 'left'} the figure")
-            continue
-        revenue_a, revenue_b = a.get("revenue") or {}, b.get("revenue") or {}
-        for month in sorted(set(revenue_a) | set(revenue_b)):
-            ra = _month_figure(revenue_a.get(month))
-            rb = _month_figure(revenue_b.get(month))
-            if ra != rb:
-                old_amount, new_amount = ra.get("amount", "0"), rb.get("amount", "0")
-                detail = f"{old_amount} → {new_amount}" if old_amount != new_amount else \
-                    f"baseline {ra.get('history')} → {rb.get('history')}"
-                notes.append(f"{ext} {month[:7]} revenue {detail}")
-                months.append((ext, month))
-        for key in ("stints", "annual_contract_value", "contract_end", "paid_invoices_ever",
-                    "converted_in_quarter", "billing"):
-            if a.get(key) != b.get(key):
-                notes.append(f"{ext} {key.replace('_', ' ')}: {a.get(key)} → {b.get(key)}")
-    old_deals = by_key(old.get("deals"), "external_id")
-    new_deals = by_key(new.get("deals"), "external_id")
-    for ext in sorted(set(old_deals) | set(new_deals)):
-        a, b = old_deals.get(ext), new_deals.get(ext)
-        if a is None or b is None:
-            notes.append(f"deal {ext} {'entered' if a is None else 'left'} the figure")
-            continue
-        for key in ("kind", "arr", "closed_on", "contract_invoiced", "contract_paid"):
-            if a.get(key) != b.get(key):
-                notes.append(f"deal {ext} {key.replace('_', ' ')}: {a.get(key)} → {b.get(key)}")
-    for key in ("quota", "target", "person", "terms"):
-        if old.get(key) != new.get(key):
-            notes.append(f"{key} changed")
-    return notes, months
-
-
-def _invoices_named(months: list[tuple[str, str]], since: datetime.datetime) -> list[str]:
-    """The invoices of the changed account-months, those changed by an import since the
-    payout's figures marked."""
-    names = []
-    for ext, month in months:
-        first = datetime.date.fromisoformat(month)
-        names += Invoice.objects.filter(
-            account__external_id=ext, period_start__gte=first, period_start__lte=month_end(first)
-        ).order_by("external_id").values_list("external_id", flat=True)
-    changed = set(RowChange.objects.filter(
-        model="accounts.Invoice", key__in=names, changed_at__gt=since
-    ).values_list("key", flat=True))
-    return [f"{n} (changed by an import)" if n in changed else n for n in names]
-
-
 def _cause(payout: Payout, snapshot: AttainmentSnapshot, *, figure: Decimal,
            accounted: Decimal, window: datetime.date) -> str:
-    notes, months = _changes(payout.snapshot.inputs, snapshot.inputs)
+    notes, months = explain.input_changes(payout.snapshot.inputs, snapshot.inputs)
     quarter = Quarter.parse(payout.quarter)
     text = (f"{payout.quarter} recomputed on {timezone.localdate()}: payable {money(figure)}"
             f" (money paid by {window}); already paid, carried or proposed for "
@@ -531,7 +460,7 @@ def _cause(payout: Payout, snapshot: AttainmentSnapshot, *, figure: Decimal,
                  "later payouts carried it.")
     if notes:
         text += " Changed since the payout's figures: " + "; ".join(notes) + "."
-    invoices = _invoices_named(months, payout.snapshot.computed_at)
+    invoices = explain.invoices_named(months, payout.snapshot.computed_at)
     if invoices:
         text += " Invoices of the changed months: " + ", ".join(invoices) + "."
     return text

@@ -8,7 +8,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import CharField, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Account, Assignment, Deal, Invoice, Person, Role
 from accounts.quarters import Quarter, add_months
@@ -80,6 +81,58 @@ def plans_for(quarter: Quarter, people=None):
             continue
         result.append((person, plan, person_plan, plan_version_for(plan, quarter, versions)))
     return result
+
+
+def grace_months_of(person_ids, on: datetime.date) -> dict[int, int]:
+    """The grace window, in months, of each person's plan in the quarter containing `on`
+    (people without a plan that quarter are left out: they have no grace)."""
+    quarter = Quarter.containing(on)
+    return {
+        person.id: version.grace_months
+        for person, _plan, _pp, version in plans_for(
+            quarter, people=Person.objects.filter(id__in=list(person_ids)).only("id")
+        )
+    }
+
+
+def with_grace_months(book, person: Person, on: datetime.date):
+    """The book's queryset with `grace_months`: the grace window of the person's plan in
+    the quarter containing `on` (`plan_version_for`'s choice, in SQL, so the page reads no
+    more queries); None when the person has no plan."""
+    quarter = Quarter.containing(on)
+    default = next((p for role, p in DEFAULT_PLAN_BY_ROLE if role in person.roles), None)
+    named = PersonPlan.objects.filter(person_id=person.id, quarter=str(quarter)).values("plan")
+    plan = Coalesce(Subquery(named[:1]), Value(default, output_field=CharField()))
+    versions = PlanVersion.objects.filter(plan=plan)
+    in_effect = versions.filter(effective_from__lte=quarter.start).order_by("-version")
+    earliest = versions.order_by("version")
+    return book.annotate(grace_months=Coalesce(
+        Subquery(in_effect.values("grace_months")[:1]),
+        Subquery(earliest.values("grace_months")[:1]),
+    ))
+
+
+def grace_window(start: datetime.date, inherited: bool, months: int | None,
+                 on: datetime.date) -> datetime.date | None:
+    """The last day of grace of an assignment begun on `start`, when it is inherited and
+    still in its window on `on`; None otherwise."""
+    if not inherited or months is None:
+        return None
+    until = rules.grace_until(start, months)
+    return until if on <= until else None
+
+
+def with_grace(rows, on: datetime.date):
+    """Book rows read with `with_grace_months`, with `grace_until` (an inherited account's
+    last day of grace under the person's plan) and `in_grace` (on `on`)."""
+    for row in rows:
+        months = row.grace_months
+        row.grace_until = (
+            rules.grace_until(row.owner_since, months)
+            if row.inherited and months is not None else None
+        )
+        row.in_grace = row.grace_until is not None and on <= row.grace_until
+    return rows
 
 
 def assignment_role_for(plan: str, person: Person) -> tuple[str, bool]:

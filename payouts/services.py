@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.display.tables import spreadsheet_safe
 from accounts.models import Invoice
 from accounts.quarters import Quarter
 from payouts import rules, selectors
@@ -425,20 +425,6 @@ def payout_adjust(*, payout_id, user, amount: Decimal, reason: str):
 
 EXPORT_COLUMNS = ["email", "employee_id", "name", "quarter", "plan", "plan_version", "bucket",
                   "amount", "status", "approved_by", "approved_at", "payout_date"]
-
-
-_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
-
-
-def spreadsheet_safe(value) -> str:
-    """Neutralise cells a spreadsheet would run as a formula: a cell starting with = + - @
-    (or a tab or carriage return) is quoted unless it is a plain number, and line breaks
-    inside a cell become spaces so no cell can start a row of its own."""
-    text = "" if value is None else str(value)
-    text = text.replace("\r", " ").replace("\n", " ")
-    if text[:1] in ("=", "+", "-", "@", "\t") and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def payouts_export_rows(quarter: Quarter) -> list[list[str]]:

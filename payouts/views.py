@@ -8,7 +8,6 @@ figure, so what it shows is what the nightly job (or a recompute) stored, with i
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from decimal import Decimal
 
 from django import forms
@@ -19,13 +18,12 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.display.tables import configure
-from accounts.models import Invoice, InvoiceKind, InvoiceStatus
 from accounts.money import ZERO
 from accounts.permissions import person_for_user, require_role, roles_of
-from accounts.quarters import Quarter, add_months
+from accounts.quarters import Quarter
 from accounts.revenue import run_rate_arr
 from accounts.selectors import get_person_for_user, openable_account_ids
-from payouts import charts, risk, selectors, tasks
+from payouts import charts, explain, risk, selectors, tasks
 from payouts.models import AttainmentSnapshot, PlanKind, QuotaAmendment, RecomputeRun
 from payouts.rules import to_cents
 from payouts.tables import (
@@ -343,219 +341,14 @@ def _attainment_url(person) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# What changed between two snapshots of one person and quarter
-
-
-MONTH_FIGURE_FIELDS = ("amount", "history", "unpaid", "late")
-
-
-def _month_figures(inputs: dict) -> dict:
-    """{(account id, month): (amount, history, unpaid, late)} of a snapshot's inputs, whether
-    a month was stored as a mapping or as the compact list [amount, history, unpaid, late];
-    a missing history is the amount (as `rules.MonthFigure.baseline` reads it)."""
-    found = {}
-    for account in inputs.get("accounts", []):
-        for month, figure in (account.get("revenue") or {}).items():
-            if isinstance(figure, list | tuple):
-                figure = dict(zip(MONTH_FIGURE_FIELDS, figure, strict=False))
-            amount, history, unpaid, late = (
-                to_decimal((figure or {}).get(key)) for key in MONTH_FIGURE_FIELDS
-            )
-            amount = amount or ZERO
-            found[(account["account_id"], datetime.date.fromisoformat(month))] = (
-                amount, amount if history is None else history, unpaid or ZERO, late or ZERO,
-            )
-    return found
-
-
-def _paid_by(snapshot) -> datetime.date:
-    """The last day a payment counts in this snapshot: the cutoff in final figures."""
-    quarter = Quarter.parse(snapshot.quarter)
-    return quarter.cutoff if snapshot.final else snapshot.as_of
+# At risk
 
 
 def _changes(previous, latest, links: _AccountLinks) -> dict:
-    before_exp, now_exp = previous.explanation, latest.explanation
-    before_lines = {a["account_id"]: a for a in before_exp.get("accounts", [])}
-    now_lines = {a["account_id"]: a for a in now_exp.get("accounts", [])}
-    names = {**before_lines, **now_lines}
-
-    notes = []
-    if previous.as_of != latest.as_of:
-        notes.append(f"The as-of date moved from {previous.as_of} to {latest.as_of}: "
-                     "facts dated in between now count, and more months may be complete.")
-    if latest.final and not previous.final:
-        notes.append("The figures are final now: only money paid by the cutoff counts.")
-    if previous.plan_version_id != latest.plan_version_id:
-        notes.append(f"The plan changed from {previous.plan_version} to {latest.plan_version}.")
-    for key, label in (("quota", "quota"), ("target", "target")):
-        was, now = previous.inputs.get(key), latest.inputs.get(key)
-        if was != now:
-            shown = format_money if key == "quota" else format_percent
-            notes.append(f"The {label} changed from "
-                         f"{'none' if was is None else shown(was)} to "
-                         f"{'none' if now is None else shown(now)}.")
-
-    baselines = [
-        sum((to_decimal(a.get("baseline_arr")) or ZERO for a in lines.values() if a["counted"]),
-            ZERO)
-        for lines in (before_lines, now_lines)
-    ]
-    if latest.plan_version.plan == PlanKind.CSM_REVENUE_RETENTION and baselines[0] != baselines[1]:
-        notes.append(f"The counted accounts' baseline ARR went from {format_money(baselines[0])} "
-                     f"to {format_money(baselines[1])}: every account's contribution is measured "
-                     "against that total, so each moved a little.")
-
-    rows, shown_total = [], ZERO
-    for account_id in sorted(names, key=lambda i: (names[i]["name"].lower(), i)):
-        was, now = before_lines.get(account_id), now_lines.get(account_id)
-        end_was = to_decimal(was.get("end_arr")) if was else None
-        end_now = to_decimal(now.get("end_arr")) if now else None
-        c_was = to_decimal(was["contribution"]) if was else ZERO
-        c_now = to_decimal(now["contribution"]) if now else ZERO
-        counted_was, counted_now = bool(was and was["counted"]), bool(now and now["counted"])
-        if end_was == end_now and c_was == c_now and counted_was == counted_now:
-            continue
-        if was is None:
-            note = "new in the figures"
-        elif now is None:
-            note = "no longer in the figures"
-        elif counted_was != counted_now:
-            note = ("now counted: " if counted_now else "no longer counted: ") + now["why"]
-        else:
-            note = ""
-        delta = to_cents(c_now) - to_cents(c_was)
-        shown_total += delta
-        line = now or was
-        rows.append({
-            "account_id": account_id, "external_id": line["external_id"], "name": line["name"],
-            "url": links.url(account_id),
-            "end_before": end_was, "end_now": end_now,
-            "end_delta": None if end_was is None and end_now is None
-            else (end_now or ZERO) - (end_was or ZERO),
-            "contribution_before": c_was, "contribution_now": c_now,
-            "contribution_delta": delta, "note": note,
-        })
-    rows.sort(key=lambda r: -abs(r["contribution_delta"]))  # the biggest moves first
-    amount_delta = latest.amount - previous.amount
-    return {
-        "previous": previous,
-        "amount_before": format_money(previous.amount),
-        "amount_now": format_money(latest.amount),
-        "amount_delta": format_money(amount_delta, signed=True),
-        "metric_before": format_percent(previous.metric, missing="undefined"),
-        "metric_now": format_percent(latest.metric, missing="undefined"),
-        "notes": notes,
-        "table": AccountChangeTable(rows, prefix="chg-"),
-        "rest": format_money(amount_delta - shown_total, signed=True),
-        "events": _invoice_events(previous, latest, names) + _deal_events(previous, latest),
-    }
-
-
-def _invoice_events(previous, latest, names) -> list[str]:
-    """Name the usage invoices behind every month whose revenue changed between the two
-    snapshots' inputs: issued or paid between them, or (when no date explains it) the
-    month's invoices as they stand now."""
-    before, now = _month_figures(previous.inputs), _month_figures(latest.inputs)
-    # Accounts that entered or left the figures are named in the table; here, the revenue of
-    # accounts in both.
-    both = {a for a, _m in before} & {a for a, _m in now}
-    nothing = (ZERO, ZERO, ZERO, ZERO)
-    changed = sorted(k for k in before.keys() | now.keys()
-                     if k[0] in both and before.get(k, nothing) != now.get(k, nothing))
-    if not changed:
-        return []
-    for inputs in (previous.inputs, latest.inputs):
-        for account in inputs.get("accounts", []):
-            names.setdefault(account["account_id"], account)
-    months = sorted({month for _account, month in changed})
-    invoices = defaultdict(list)
-    for row in (
-        Invoice.objects.filter(
-            account_id__in={account for account, _month in changed}, kind=InvoiceKind.USAGE,
-            period_start__gte=months[0], period_start__lt=add_months(months[-1], 1),
-        )
-        .order_by("period_start", "external_id")
-        .values("account_id", "external_id", "issued_on", "period_start", "amount", "status",
-                "paid_on")
-    ):
-        invoices[(row["account_id"], row["period_start"].replace(day=1))].append(row)
-
-    paid_before, paid_now = _paid_by(previous), _paid_by(latest)
-    events = []
-    for key in changed:
-        account_id, month = key
-        prefix = f"{names[account_id]['external_id']} {month:%Y-%m}: "
-        found = []
-        for inv in invoices.get(key, []):
-            money = format_money(inv["amount"])
-            known_then = inv["issued_on"] <= previous.as_of
-            known_now = inv["issued_on"] <= latest.as_of
-            if inv["status"] == InvoiceStatus.VOID:
-                if known_then and known_now:
-                    found.append(f"invoice {inv['external_id']} ({money}) is void: "
-                                 "it no longer counts")
-                continue
-            if known_now and not known_then:
-                found.append(f"invoice {inv['external_id']} issued on {inv['issued_on']}: "
-                             f"+{money}")
-            elif known_then and not known_now:
-                found.append(f"invoice {inv['external_id']} issued on {inv['issued_on']}, "
-                             f"after the as-of date now: -{money}")
-            was_paid = inv["status"] == InvoiceStatus.PAID and inv["paid_on"] <= paid_before
-            is_paid = inv["status"] == InvoiceStatus.PAID and inv["paid_on"] <= paid_now
-            if known_now and is_paid and not was_paid:
-                found.append(f"invoice {inv['external_id']} paid on {inv['paid_on']}: +{money}")
-            elif known_now and was_paid and not is_paid:
-                found.append(f"invoice {inv['external_id']} no longer counts as paid "
-                             f"by {paid_now}: -{money}")
-        if not found:
-            was, is_ = before.get(key, nothing), now.get(key, nothing)
-            text = f"revenue {format_money(was[0])} → {format_money(is_[0])}"
-            if was[2] != is_[2]:
-                text += f", unpaid {format_money(was[2])} → {format_money(is_[2])}"
-            if was[1] != is_[1] and was[1] != was[0]:
-                text += f", history {format_money(was[1])} → {format_money(is_[1])}"
-            listed = [f"{inv['external_id']} {format_money(inv['amount'])} {inv['status']}"
-                      + (f" on {inv['paid_on']}" if inv["paid_on"] else "")
-                      for inv in invoices.get(key, [])]
-            text += (f" (its invoices now: {'; '.join(listed)})" if listed
-                     else " (a usage figure changed)")
-            found.append(text)
-        events.extend(prefix + event for event in found)
-    return events
-
-
-def _deal_events(previous, latest) -> list[str]:
-    """Deals closed since the previous snapshot, and contract invoices paid in between."""
-    before = {d["external_id"]: d for d in previous.explanation.get("deals", [])}
-    now = {d["external_id"]: d for d in latest.explanation.get("deals", [])}
-    events = [f"deal {ext} closed on {d['closed_on']}: commission "
-              f"{format_money(d['commission'], signed=True)}"
-              for ext, d in now.items() if ext not in before]
-    events += [f"deal {ext} no longer counts in the quarter" for ext in before if ext not in now]
-    moved = [ext for ext, d in now.items()
-             if ext in before and d["paid_share"] != before[ext]["paid_share"]]
-    if moved:
-        low, high = sorted((_paid_by(previous), _paid_by(latest)))
-        for inv in (
-            Invoice.objects.filter(deal_external_id__in=moved, kind=InvoiceKind.CONTRACT,
-                                   status=InvoiceStatus.PAID, paid_on__gt=low,
-                                   paid_on__lte=high)
-            .order_by("paid_on", "external_id")
-            .values("external_id", "deal_external_id", "paid_on", "amount")
-        ):
-            events.append(f"invoice {inv['external_id']} of deal {inv['deal_external_id']} "
-                          f"paid on {inv['paid_on']}: +{format_money(inv['amount'])}")
-        for ext in moved:
-            events.append(f"deal {ext}: payable now {format_money(before[ext]['payable'])} → "
-                          f"{format_money(now[ext]['payable'])} "
-                          f"({format_percent(now[ext]['paid_share'])} paid)")
-    return events
-
-
-# ---------------------------------------------------------------------------------------
-# At risk
+    """`explain.snapshot_changes` with the accounts' links and as a table."""
+    changes = explain.snapshot_changes(previous, latest)
+    rows = [{**row, "url": links.url(row["account_id"])} for row in changes.pop("rows")]
+    return {**changes, "table": AccountChangeTable(rows, prefix="chg-")}
 
 
 def person_at_risk(request, person_id):

@@ -397,7 +397,7 @@ def test_the_recompute_form_refuses_a_bad_quarter_or_date(people, client_for):
 
 
 def test_month_figures_read_alike_whichever_way_they_were_stored():
-    from payouts.views import _month_figures
+    from payouts.explain import _month_figures
 
     mapping = {"accounts": [{"account_id": 1, "revenue": {
         "2025-06-01": {"amount": "1100.00", "history": "1100.00", "unpaid": "0", "late": "0"}}}]}

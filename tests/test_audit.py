@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from accounts import audit
 from accounts.models import Assignment
 from accounts.quarters import Quarter
 from accounts.services import account_reassign
+from compapp.workspace import audit
 from payouts.models import Payout, PayoutLine
 from payouts.services import quarter_close
 from tests.conftest import assign, make_account

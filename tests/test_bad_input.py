@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pghistory.models import Events
 
-from accounts.importers import KINDS, import_csv
+from accounts.display.tables import spreadsheet_safe
 from accounts.models import (
     Account,
     Assignment,
@@ -36,8 +36,9 @@ from accounts.models import (
     Usage,
 )
 from accounts.quarters import Quarter
+from compapp.imports import KINDS, import_csv
 from payouts.models import Payout, PersonPlan
-from payouts.services import payout_approve, quarter_close, spreadsheet_safe
+from payouts.services import payout_approve, quarter_close
 from tests.conftest import make_account
 from tests.test_recompute import alice_book  # noqa: F401 - fixture
 

@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Assignment, ImportRun, Lead, RowChange
-from accounts.quarters import add_months
-from accounts.revenue import last_complete_month
+from accounts.quarters import add_months, last_complete_month
 from tests.conftest import assign, invoice, make_account, make_person, usage
 
 TODAY = timezone.localdate()
@@ -116,6 +115,26 @@ def test_an_inherited_account_shows_its_grace_window(client_for, people, books):
     page = text(client_for("alice").get(reverse("home")))
     grace_end = add_months(start, 3) - datetime.timedelta(days=1)
     assert f"yes, in grace until {grace_end:%Y-%m-%d}" in page
+
+
+@pytest.mark.django_db
+def test_the_grace_window_is_the_plans_grace_months(client_for, people, books):
+    # A plan whose terms give 2 months of grace: the book says so, and after the second
+    # month the account is no longer in grace (SPEC 3, the plan's `grace_months`).
+    from payouts.models import PlanVersion
+
+    PlanVersion.objects.filter(plan="csm_revenue_retention").update(grace_months=2)
+    start = TODAY - datetime.timedelta(days=10)
+    Assignment.objects.filter(account=books["initech"]).update(
+        end_date=start - datetime.timedelta(days=1)
+    )
+    assign(books["initech"], people["alice"], start=start, inherited=True)
+    page = text(client_for("alice").get(reverse("home")))
+    grace_end = add_months(start, 2) - datetime.timedelta(days=1)
+    assert f"yes, in grace until {grace_end:%Y-%m-%d}" in page
+    after = grace_end + datetime.timedelta(days=1)
+    later = text(client_for("alice").get(reverse("home"), {"on": after.isoformat()}))
+    assert "in grace until" not in later
 
 
 @pytest.mark.django_db

@@ -8,10 +8,11 @@ import time
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from accounts import audit, services
+from accounts import services
 from accounts.models import Assignment
 from accounts.quarters import Quarter
 from accounts.services import ReassignError, account_reassign
+from compapp.workspace import audit
 from payouts.models import Payout, PayoutEvent
 from payouts.services import PayoutError, payout_approve, quarter_close
 from tests.conftest import assign, make_account, make_person, make_user

@@ -14,7 +14,7 @@ from django.db import connection
 
 from accounts.models import Invoice
 from accounts.quarters import Quarter
-from payouts import finance
+from payouts import explain, finance
 from payouts.models import (
     Inquiry,
     Payout,
@@ -518,7 +518,7 @@ def test_a_difference_names_the_changed_months_whichever_way_the_inputs_were_sto
         "2025-06-01": {"amount": "1100.00", "history": "1100.00", "unpaid": "0", "late": "0"}}}]}
     new = {"accounts": [{"external_id": "A-1", "revenue": {
         "2025-06-01": ["1500.00", "1500.00", "0", "0"]}}]}
-    notes, months = finance._changes(old, new)
+    notes, months = explain.input_changes(old, new)
     assert notes == ["A-1 2025-06 revenue 1100.00 → 1500.00"]
     assert months == [("A-1", "2025-06-01")]
-    assert finance._changes(old, old) == ([], [])
+    assert explain.input_changes(old, old) == ([], [])

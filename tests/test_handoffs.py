@@ -11,16 +11,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.handoffs import (
+from accounts.models import Assignment, Handoff, RowChange
+from accounts.quarters import Quarter
+from accounts.services import ReassignError
+from compapp.workspace.handoffs import (
     HandoffError,
     handoff_approve,
     handoff_checks,
     handoff_propose,
     handoff_send_back,
 )
-from accounts.models import Assignment, Handoff, RowChange
-from accounts.quarters import Quarter
-from accounts.services import ReassignError
 from payouts.models import PersonPlan, QuotaAmendment
 from tests.conftest import assign, make_account, make_person, make_user
 

@@ -15,8 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from accounts import importers
-from accounts.importers import import_csv
+from accounts.imports import engine as importers
 from accounts.models import (
     Account,
     Assignment,
@@ -28,6 +27,7 @@ from accounts.models import (
     RowChange,
     Usage,
 )
+from compapp.imports import import_csv
 from payouts.models import PersonPlan
 from tests.conftest import assign, make_account
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts import metrics
 from accounts.models import Deal, Lead
 from accounts.quarters import Quarter
+from compapp.workspace import metrics
 from tests.conftest import invoice, make_account, make_person, usage
 
 D = datetime.date

@@ -140,7 +140,7 @@ def test_commission_held_back_for_unpaid_contract_invoices_is_carried_forward(pe
 @pytest.mark.django_db
 def test_an_import_changing_an_approved_quarter_proposes_a_difference(alice_book, users,  # noqa: F811
                                                                     tmp_path):
-    from accounts.importers import import_csv
+    from compapp.imports import import_csv
     from payouts.models import ProposedAdjustment
 
     close()

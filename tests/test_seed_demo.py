@@ -9,7 +9,6 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
-from accounts.demo import EMAIL_DOMAIN, demo_build
 from accounts.models import (
     OPEN_LEAD_STATUSES,
     Account,
@@ -21,6 +20,7 @@ from accounts.models import (
     Usage,
 )
 from accounts.quarters import Quarter, add_months, first_months_end
+from compapp.demo.company import EMAIL_DOMAIN, demo_build
 from payouts.models import PersonPlan
 
 TODAY = datetime.date(2025, 5, 20)

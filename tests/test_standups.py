@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Deal, StandupPick
 from accounts.quarters import Quarter
-from accounts.standups import StandupError, cs_standup, standup_pick
+from compapp.workspace.standups import StandupError, cs_standup, standup_pick
 from payouts.models import PersonPlan
 from payouts.services import attainment_recompute
 from tests.conftest import assign, make_account, make_person, usage

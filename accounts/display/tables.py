@@ -22,14 +22,24 @@ from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
 from tablib import Dataset
 
-from payouts.services import spreadsheet_safe
-
 EXPORT_PARAM = "_export"
 TABLE_PARAM = "_table"
 CSV = TableExport.CSV
 TEMPLATE = "tables/table.html"
 _SPACES = re.compile(r"\s+")
 _TAGS = re.compile(r"<[^>]*>")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def spreadsheet_safe(value) -> str:
+    """Neutralise cells a spreadsheet would run as a formula: a cell starting with = + - @
+    (or a tab or carriage return) is quoted unless it is a plain number, and line breaks
+    inside a cell become spaces so no cell can start a row of its own."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r", " ").replace("\n", " ")
+    if text[:1] in ("=", "+", "-", "@", "\t") and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def export_cell(value) -> str:

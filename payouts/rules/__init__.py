@@ -8,20 +8,20 @@ the cent, in `to_cents` (`money`). The definitions of SPEC 3 that the plans shar
 `compute` runs the plan a person's terms name (`plans`).
 """
 
+from accounts.arr import baseline_months, projection_months
 from accounts.money import CENT, MICRO, ONE, ZERO, to_cents, to_ratio
+from accounts.quarters import month_is_complete
 from payouts.rules.ae_commission import BUCKETS_AE, ae_commission
 from payouts.rules.common import (
     EndArr,
     baseline_arr,
-    baseline_months,
     book_day,
     employed_days,
     end_arr,
+    grace_until,
     guarantee_share,
     in_grace,
-    month_is_complete,
     period_last_day,
-    projection_months,
     quarterly_target_pay,
 )
 from payouts.rules.inputs import (
@@ -44,7 +44,7 @@ __all__ = [
     "AccountInput", "AccountLine", "Adjustment", "DealInput", "DealLine", "EndArr",
     "MonthFigure", "PersonInput", "PlanInputs", "PlanTerms", "Result", "Stint",
     "ae_commission", "as_known_on", "baseline_arr", "baseline_months", "book_day", "compute",
-    "csm_revenue_retention", "employed_days", "end_arr", "guarantee_share", "in_grace",
-    "last_whole_month_of", "logo_month", "logo_retention", "month_is_complete",
+    "csm_revenue_retention", "employed_days", "end_arr", "grace_until", "guarantee_share",
+    "in_grace", "last_whole_month_of", "logo_month", "logo_retention", "month_is_complete",
     "period_last_day", "projection_months", "quarterly_target_pay", "to_cents", "to_ratio",
 ]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, localcontext
 
+from accounts.arr import baseline_months
 from accounts.money import ONE, ZERO, dollars, to_cents, to_ratio
 from accounts.quarters import Quarter, first_months_end
 from payouts.rules.common import (
     account_fields,
     amount_of,
     baseline_arr,
-    baseline_months,
     book_day,
     end_arr,
     in_grace,

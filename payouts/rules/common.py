@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from accounts.arr import arr, projection_months
 from accounts.money import CENT, ONE, ZERO, to_cents
-from accounts.quarters import Quarter, add_months, first_months_end
+from accounts.quarters import Quarter, first_months_end, month_is_complete
 from payouts.rules.inputs import AccountInput, PersonInput, PlanTerms, Stint
 from payouts.rules.results import AccountLine, Adjustment, Result
 
@@ -73,31 +74,27 @@ def stint_on(account: AccountInput, day: datetime.date) -> Stint | None:
     return None
 
 
+def grace_until(start: datetime.date, months: int) -> datetime.date:
+    """Last day of an inherited assignment's grace window: its first `months` months, the
+    plan's `grace_months` (SPEC 3)."""
+    return first_months_end(start, months)
+
+
 def in_grace(stint: Stint, quarter: Quarter, months: int) -> bool:
     """An inherited assignment is in grace when its first months overlap the quarter."""
     if not stint.inherited:
         return False
-    window_end = first_months_end(stint.start, months)
-    return stint.start <= quarter.end and window_end >= quarter.start
+    return stint.start <= quarter.end and grace_until(stint.start, months) >= quarter.start
 
 
 # ---------------------------------------------------------------------------------------
 # Revenue: baseline and end ARR, projections
 
 
-def month_is_complete(month: datetime.date, as_of: datetime.date) -> bool:
-    return add_months(month, 1) - datetime.timedelta(days=1) < as_of
-
-
-def baseline_months(quarter: Quarter, entered: datetime.date) -> tuple[datetime.date, ...]:
-    """The three months before the quarter's first month, or, for an account that entered
-    the book after the quarter's first day, before the month its assignment began."""
-    anchor = quarter.start if entered <= quarter.start else entered.replace(day=1)
-    return tuple(add_months(anchor, -i) for i in (3, 2, 1))
 
 
 def baseline_arr(account: AccountInput, months) -> Decimal:
-    return 4 * sum((account.month(m).baseline for m in months), ZERO)
+    return arr(sum((account.month(m).baseline for m in months), ZERO))
 
 
 @dataclass(frozen=True)
@@ -115,13 +112,13 @@ def end_arr(account: AccountInput, quarter: Quarter, as_of: datetime.date) -> En
         figures = [account.month(m) for m in months]
         total = sum((f.amount for f in figures), ZERO)
         late = sum((f.late for f in figures), ZERO)
-        return EndArr(4 * total, ZERO, late, "4 x the quarter's revenue paid by the cutoff")
+        return EndArr(arr(total), ZERO, late, "4 x the quarter's revenue paid by the cutoff")
     complete = [m for m in months if month_is_complete(m, as_of)]
     if account.churn_now:
         figures = [account.month(m) for m in complete]
         total = sum((f.amount for f in figures), ZERO)
         unpaid = sum((f.unpaid for f in figures), ZERO)
-        return EndArr(4 * total, 4 * unpaid, ZERO, "if it churned now: no revenue after as_of")
+        return EndArr(arr(total), arr(unpaid), ZERO, "if it churned now: no revenue after as_of")
     months_read = projection_months(quarter, as_of)
     figures = [account.month(m) for m in months_read]
     total = sum((f.amount for f in figures), ZERO) * 3 / len(months_read)
@@ -132,19 +129,8 @@ def end_arr(account: AccountInput, quarter: Quarter, as_of: datetime.date) -> En
                else f"projected: {n} complete month(s) x 3 / {n}, x 4")
     else:
         how = f"projected: no month of the quarter complete yet, {months_read[0]:%Y-%m} x 3, x 4"
-    return EndArr(4 * total, 4 * unpaid, ZERO, how)
+    return EndArr(arr(total), arr(unpaid), ZERO, how)
 
-
-def projection_months(quarter: Quarter, as_of: datetime.date) -> list[datetime.date]:
-    """The months a projection reads (SPEC 3): the quarter's complete months so far, or,
-    when none is complete yet, the last complete month before it."""
-    complete = [m for m in quarter.months if month_is_complete(m, as_of)]
-    if complete:
-        return complete
-    before = add_months(quarter.start, -1)
-    while not month_is_complete(before, as_of):
-        before = add_months(before, -1)
-    return [before]
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,13 +12,12 @@ from decimal import Decimal, localcontext
 from typing import NamedTuple
 
 from accounts.money import ONE, ZERO, dollars, to_ratio
-from accounts.quarters import Quarter, add_months
+from accounts.quarters import Quarter, add_months, month_is_complete
 from payouts.rules.common import (
     account_fields,
     bonus_fraction,
     book_day,
     in_grace,
-    month_is_complete,
     plan_guarantee_share,
     quarterly_target_pay,
     retention_result,

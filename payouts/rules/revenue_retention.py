@@ -11,13 +11,13 @@ import datetime
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
+from accounts.arr import baseline_months
 from accounts.money import ONE, ZERO, to_ratio
 from accounts.quarters import Quarter
 from payouts.rules.common import (
     EndArr,
     account_fields,
     baseline_arr,
-    baseline_months,
     bonus_fraction,
     book_day,
     end_arr,

@@ -4,13 +4,13 @@ in builders.py."""
 
 import pytest
 
+from accounts.arr import baseline_months
 from accounts.money import to_cents
+from accounts.quarters import month_is_complete
 from payouts.rules.common import (
-    baseline_months,
     end_arr,
     guarantee_share,
     in_grace,
-    month_is_complete,
     quarterly_target_pay,
 )
 from payouts.rules.inputs import MonthFigure, Stint

@@ -8,9 +8,9 @@ for whoever may read its statement (finance, the person and their managers; anyo
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts import audit
 from accounts.permissions import require_role
 from accounts.selectors import get_account_for_user
+from compapp.workspace import audit
 from payouts.finance import get_statement_person
 from payouts.models import Payout
 

@@ -11,7 +11,6 @@ import django_tables2 as tables
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts import metrics
 from accounts.display.charts import chart, series
 from accounts.display.tables import TEMPLATE, configure
 from accounts.forms import MetricsFilterForm
@@ -19,6 +18,7 @@ from accounts.models import DealStage
 from accounts.money import ZERO_CENTS, format_money, format_percent
 from accounts.permissions import person_for_user, sees_everyone, visible_people
 from accounts.tables import NUM, PipelineTable
+from compapp.workspace import metrics
 
 PIPELINE_PAGE_SIZE = 25
 STAGE_LABELS = {

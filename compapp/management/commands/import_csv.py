@@ -2,7 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.importers import KINDS, import_csv
+from compapp.imports import KINDS, import_csv
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views_audit
+from compapp.workspace import views_audit
 
 urlpatterns = [
     path("accounts/<int:account_id>/", views_audit.account_history, name="account_history"),

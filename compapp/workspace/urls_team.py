@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views_team
+from compapp.workspace import views_team
 
 urlpatterns = [
     path("handoffs/", views_team.handoff_list, name="handoff_list"),

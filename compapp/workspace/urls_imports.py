@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views_imports
+from compapp.workspace import views_imports
 
 urlpatterns = [
     path("", views_imports.import_upload, name="import_upload"),

@@ -27,7 +27,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Assignment, Invoice, Person
 from accounts.quarters import Quarter, add_months
-from accounts.scale import SCALES, seed_scale
+from compapp.demo.scale import SCALES, seed_scale
 from payouts import selectors, services
 
 FLOOR_SQL = """

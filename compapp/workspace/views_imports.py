@@ -7,9 +7,10 @@ from django import forms
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from accounts.importers import import_csv, import_runs_latest
+from accounts.imports import import_runs_latest
 from accounts.models import ImportKind
 from accounts.permissions import require_role
+from compapp.imports import import_csv
 
 ERRORS_SHOWN = 1000  # a file can have a million bad rows; the command prints them all
 

@@ -19,10 +19,17 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts import feature_requests, handoffs, selectors, standups
+from accounts import feature_requests, selectors
 from accounts.display.tables import TEMPLATE, configure
 from accounts.forms import form_errors
-from accounts.forms_team import (
+from accounts.models import Role
+from accounts.money import ZERO_CENTS, format_money
+from accounts.permissions import person_for_user, require_role, roles_of
+from accounts.quarters import Quarter
+from accounts.services import ReassignError
+from accounts.tables import MoneyColumn
+from compapp.workspace import handoffs, standups
+from compapp.workspace.forms import (
     FeatureRequestFilterForm,
     FeatureRequestForm,
     FeatureRequestStatusForm,
@@ -30,12 +37,6 @@ from accounts.forms_team import (
     HandoffForm,
     contact_formset,
 )
-from accounts.models import Role
-from accounts.money import ZERO_CENTS, format_money
-from accounts.permissions import person_for_user, require_role, roles_of
-from accounts.quarters import Quarter
-from accounts.services import ReassignError
-from accounts.tables import MoneyColumn
 
 STANDUP_ROLES = ("manager", "finance", "revops")
 REQUESTS_PAGE_SIZE = 50

@@ -4,7 +4,8 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.demo import (
+from accounts.quarters import Quarter, add_months, month_start
+from compapp.demo.company import (
     HISTORY_MONTHS,
     DemoConflict,
     SeedResult,
@@ -12,7 +13,6 @@ from accounts.demo import (
     demo_logins,
     demo_seed,
 )
-from accounts.quarters import Quarter, add_months, month_start
 
 
 def _date(text):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views_metrics
+from compapp.workspace import views_metrics
 
 urlpatterns = [
     path("", views_metrics.metrics_page, name="metrics"),

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.changes import record_change, record_changes, row_change
 from accounts.models import (
     PRODUCT_CATALOGUE,
     Account,
@@ -26,7 +27,6 @@ from accounts.models import (
     Handoff,
     Person,
     Role,
-    RowChange,
 )
 from accounts.permissions import person_for_user, roles_of, sees_everyone, visible_people
 from accounts.quarters import Quarter
@@ -338,7 +338,7 @@ def handoff_propose(
             raise HandoffError(
                 f"{account.name} already has an open hand-off.", "open"
             ) from exc
-        RowChange.objects.create(
+        record_change(
             model="Handoff",
             key=f"{account.external_id}/{handoff.id}",
             before={},
@@ -435,9 +435,9 @@ def handoff_approve(*, handoff: Handoff, by_user, comment: str = "") -> Assignme
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "manager_comment", "decided_by", "decided_at"])
         source = f"handoff #{locked.id}"
-        RowChange.objects.bulk_create(
+        record_changes(
             [
-                RowChange(
+                row_change(
                     model="Assignment",
                     key=f"{account.external_id}/{AssignmentRole.AE}",
                     before={"assignments": [before_ae]},
@@ -445,7 +445,7 @@ def handoff_approve(*, handoff: Handoff, by_user, comment: str = "") -> Assignme
                     source=source,
                     changed_by=by_user,
                 ),
-                RowChange(
+                row_change(
                     model="Assignment",
                     key=f"{account.external_id}/{AssignmentRole.CSM}",
                     before={"assignments": []},
@@ -453,7 +453,7 @@ def handoff_approve(*, handoff: Handoff, by_user, comment: str = "") -> Assignme
                     source=source,
                     changed_by=by_user,
                 ),
-                RowChange(
+                row_change(
                     model="Handoff",
                     key=f"{account.external_id}/{locked.id}",
                     before=before,
@@ -481,7 +481,7 @@ def handoff_send_back(*, handoff: Handoff, by_user, comment: str) -> Handoff:
         locked.decided_by = by_user
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "manager_comment", "decided_by", "decided_at"])
-        RowChange.objects.create(
+        record_change(
             model="Handoff",
             key=f"{locked.account.external_id}/{locked.id}",
             before=before,

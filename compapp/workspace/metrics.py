@@ -33,7 +33,7 @@ from accounts.models import Account, Deal, DealStage, Lead
 from accounts.money import ZERO_CENTS
 from accounts.quarters import Quarter
 from accounts.revenue import monthly_revenue
-from accounts.standups import OPEN_STAGES
+from compapp.workspace.standups import OPEN_STAGES
 
 TOP_SEGMENT = "20k+"  # "revenue from the $20k+ segment" (SPEC 8)
 QUARTERS_SHOWN = 4

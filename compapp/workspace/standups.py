@@ -43,7 +43,6 @@ from accounts.selectors import (
     at_risk_reasons,
     book_for,
     format_money,
-    grace_until,
     in_force,
     risk_inputs,
     team_rows,
@@ -51,7 +50,7 @@ from accounts.selectors import (
 from accounts.services import ReassignError
 from payouts import risk
 from payouts.models import PersonPlan
-from payouts.selectors import latest_snapshots
+from payouts.selectors import grace_months_of, grace_window, latest_snapshots
 
 OPEN_STAGES = (DealStage.LEAD, DealStage.DEMO, DealStage.PROPOSAL)
 CS_ROLES = (Role.CSM, Role.ONBOARDING)
@@ -449,6 +448,7 @@ def cs_standup(user, on: datetime.date) -> list[CsPerson]:
     reasons = {i: at_risk_reasons(a, on, inputs) for i, a in accounts.items()}
     flagged = [i for i, r in reasons.items() if r]
     arr = run_rate_arr(flagged, on)
+    grace = grace_months_of([p.id for p in people], on)
     by_key: dict[tuple[int, str], list] = {}
     for owner_id, role, account_id, start, inherited in holdings:
         by_key.setdefault((owner_id, role), []).append((account_id, start, inherited))
@@ -463,7 +463,6 @@ def cs_standup(user, on: datetime.date) -> list[CsPerson]:
                 if not reasons[account_id]:
                     continue
                 account = accounts[account_id]
-                until = grace_until(start) if inherited else None
                 lines.append(
                     CsAccount(
                         account_id=account_id,
@@ -471,7 +470,7 @@ def cs_standup(user, on: datetime.date) -> list[CsPerson]:
                         external_id=account.external_id,
                         reasons=reasons[account_id],
                         arr=arr.get(account_id, ZERO_CENTS),
-                        in_grace_until=until if until and on <= until else None,
+                        in_grace_until=grace_window(start, inherited, grace.get(person.id), on),
                     )
                 )
             lines.sort(key=lambda line: (-line.arr, line.name))
@@ -558,16 +557,16 @@ def balance_rows(user, on: datetime.date) -> list[BalanceRow]:
     inputs = risk_inputs(accounts.values(), on, since=since)
     risky = {i for i, a in accounts.items() if at_risk_reasons(a, on, inputs)}
     arr = run_rate_arr(list(accounts), on)
+    grace = grace_months_of({r.person_id for r in rows}, on)
     books: dict[tuple[int, str], list[BalanceAccount]] = {}
     for owner_id, role, account_id, start, inherited in holdings:
-        until = grace_until(start) if inherited else None
         books.setdefault((owner_id, role), []).append(
             BalanceAccount(
                 account_id=account_id,
                 name=accounts[account_id].name,
                 arr=arr.get(account_id, ZERO_CENTS),
                 at_risk=account_id in risky,
-                in_grace_until=until if until and on <= until else None,
+                in_grace_until=grace_window(start, inherited, grace.get(owner_id), on),
             )
         )
     result = []

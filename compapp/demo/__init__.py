@@ -1,0 +1,1 @@
+"""The demo company and the generated companies of the benchmark."""
