@@ -3,17 +3,28 @@ number of set-based queries for any number of people (SPEC 3 and 4)."""
 
 from __future__ import annotations
 
+import ast
 import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from celery import current_app
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, Sum
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import Account, Assignment, Deal, Invoice, Person, Role
 from accounts.revenue import monthly_revenue
 from payouts import rules
-from payouts.models import AttainmentSnapshot, PersonPlan, PlanKind, PlanVersion
+from payouts.models import (
+    AttainmentSnapshot,
+    PersonPlan,
+    PlanKind,
+    PlanVersion,
+    RecomputeRun,
+)
 from payouts.quarters import Quarter, add_months
 
 DEFAULT_PLAN_BY_ROLE = (
@@ -293,3 +304,71 @@ def earlier_quarters(person, quarter: Quarter, *, limit: int) -> list[Attainment
         .order_by("-quarter", "-computed_at", "-id")
         .distinct("quarter")[:limit]
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Recompute runs that lost their worker
+
+# How long to wait for the workers' answer to "which tasks do you hold?" (each of three
+# questions); a worker that does not answer in time is taken to hold none.
+INSPECT_TIMEOUT_SECONDS = 1.0
+# The tasks that work for a run, and where their arguments name it. (A resume is not one:
+# it asks this very question while it runs; its claim keeps two resumes from both working.)
+_RUN_ARGUMENT = {"payouts.tasks.recompute_person": (3, "run_id")}
+
+
+def recompute_runs_live() -> set[int]:
+    """The ids of the runs that a task active, reserved or scheduled on a worker works for
+    (asked of every worker through the broker; none answering means none)."""
+    inspect = current_app.control.inspect(timeout=INSPECT_TIMEOUT_SECONDS)
+    live = set()
+    for ask in (inspect.active, inspect.reserved, inspect.scheduled):
+        try:
+            replies = ask() or {}
+        except (BrokerError, OSError):  # the broker is unreachable: nobody can be asked
+            replies = {}
+        for held in replies.values():
+            for request in held or []:
+                run_id = _run_of(request.get("request", request))  # scheduled wraps it
+                if run_id is not None:
+                    live.add(run_id)
+    return live
+
+
+def _run_of(request: dict) -> int | None:
+    where = _RUN_ARGUMENT.get(request.get("name") or request.get("type"))
+    if where is None:
+        return None
+    position, keyword = where
+    args, kwargs = request.get("args") or [], request.get("kwargs") or {}
+    if isinstance(args, str):  # older workers send the repr
+        try:
+            args = ast.literal_eval(args)
+        except (ValueError, SyntaxError):
+            return None
+    if isinstance(kwargs, str):
+        try:
+            kwargs = ast.literal_eval(kwargs)
+        except (ValueError, SyntaxError):
+            kwargs = {}
+    value = kwargs.get(keyword, args[position] if len(args) > position else None)
+    return value if isinstance(value, int) else None
+
+
+def recompute_runs_stalled(runs) -> set[int]:
+    """The ids of the given runs that lost their worker: running, no person finished for
+    RECOMPUTE_STALL_SECONDS, and no task for them on any worker. Workers are asked only
+    when some run is that quiet, and once for all of them."""
+    quiet_since = timezone.now() - datetime.timedelta(seconds=settings.RECOMPUTE_STALL_SECONDS)
+    quiet = [
+        run.id for run in runs
+        if run.status == RecomputeRun.Status.RUNNING and run.progressed_at <= quiet_since
+    ]
+    if not quiet:
+        return set()
+    live = recompute_runs_live()
+    return {run_id for run_id in quiet if run_id not in live}
+
+
+def recompute_run_stalled(run: RecomputeRun) -> bool:
+    return run.id in recompute_runs_stalled([run])

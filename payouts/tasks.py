@@ -36,20 +36,55 @@ def recompute_person(person_id: int, quarter: str, as_of: str, run_id: int | Non
 
 @shared_task(**TASK_OPTIONS)
 def recompute_quarter(quarter: str, as_of: str, user_id: int | None = None):
-    """Fan out one task per person; a second start while one runs joins the running one."""
+    """Fan out one task per person; a second start while one runs joins the running one,
+    or resumes it if it has stalled (lost its worker)."""
     q = Quarter.parse(quarter)
     day = datetime.date.fromisoformat(as_of)
     people = [p.id for p, _plan, _pp, _v in selectors.plans_for(q)]
     run, started = services.recompute_run_start(
-        quarter=q, as_of=day, user=None if user_id is None else _user(user_id), total=len(people)
+        quarter=q, as_of=day, user=None if user_id is None else _user(user_id),
+        total=len(people), person_ids=people,
     )
     if started:
         if not people:
             services.recompute_run_finish(run=run)
         else:
-            jobs = group(recompute_person.s(pid, quarter, as_of, run.id) for pid in people)
-            transaction.on_commit(jobs.delay)
+            _fan_out(run, people)
+    elif selectors.recompute_run_stalled(run):
+        _fan_out(run, services.recompute_run_resume(run=run))
     return run.id
+
+
+@shared_task(**TASK_OPTIONS)
+def resume_run(run_id: int):
+    """Requeue the people a stalled run still lacks; nothing if it is not stalled (or another
+    resume just claimed it). Returns how many were requeued."""
+    run = RecomputeRun.objects.filter(id=run_id).first()
+    if run is None or not selectors.recompute_run_stalled(run):
+        return 0
+    missing = services.recompute_run_resume(run=run)
+    _fan_out(run, missing)
+    return len(missing)
+
+
+@shared_task(**TASK_OPTIONS)
+def resume_stalled_runs():
+    """Beat, every few minutes: resume every stalled run (the workers are asked once)."""
+    running = list(RecomputeRun.objects.filter(status=RecomputeRun.Status.RUNNING))
+    stalled = selectors.recompute_runs_stalled(running)
+    resumed = []
+    for run in running:
+        if run.id in stalled:
+            _fan_out(run, services.recompute_run_resume(run=run))
+            resumed.append(run.id)
+    return resumed
+
+
+def _fan_out(run: RecomputeRun, person_ids: list[int]) -> None:
+    if person_ids:
+        jobs = group(recompute_person.s(pid, run.quarter, run.as_of.isoformat(), run.id)
+                     for pid in person_ids)
+        transaction.on_commit(jobs.delay)
 
 
 @shared_task(**TASK_OPTIONS)

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import Invoice, InvoiceKind, InvoiceStatus
@@ -657,7 +658,7 @@ def recompute_run(request, run_id):
     runs) only its progress, and the recent runs once it has finished."""
     require_role(request.user, *RECOMPUTE_ROLES)
     run = get_object_or_404(RecomputeRun.objects.select_related("started_by"), id=run_id)
-    runs = _recent_runs()
+    runs = _recent_runs(also=run)
     export = configure(request, runs, filename="recompute-runs", per_page=RECENT_RUNS_SHOWN)
     if export is not None:
         return export
@@ -665,11 +666,31 @@ def recompute_run(request, run_id):
         "run": run,
         "percent": (run.done * 100 // run.total) if run.total else 100,
         "runs": runs,
+        "stalled": run.id in runs.stalled,
+        "can_resume": _can_recompute(request.user),
     }
     if request.headers.get("HX-Request"):
-        context["oob_runs"] = run.status != RecomputeRun.Status.RUNNING
+        context["oob_runs"] = run.status != RecomputeRun.Status.RUNNING or context["stalled"]
         return render(request, "payouts/_recompute_progress.html", context)
     return render(request, "payouts/recompute_run.html", context)
+
+
+@require_POST
+def recompute_run_resume(request, run_id):
+    """Resume a stalled run: requeue the people it still lacks."""
+    require_role(request.user, *RECOMPUTE_ROLES)
+    run = get_object_or_404(RecomputeRun, id=run_id)
+    try:
+        requeued = tasks.resume_run(run.id)
+    except BrokerError:
+        messages.error(request, "The task queue cannot be reached: nothing was resumed. "
+                                "Try again in a minute.")
+        return redirect("recompute_run", run_id=run.id)
+    if requeued:
+        messages.success(request, f"Resumed: {requeued} people requeued.")
+    else:
+        messages.info(request, "This run is not stalled (or was just resumed): nothing to do.")
+    return redirect("recompute_run", run_id=run.id)
 
 
 def recompute_progress(request, run_id):
@@ -678,9 +699,10 @@ def recompute_progress(request, run_id):
     return JsonResponse({"status": run.status, "done": run.done, "total": run.total})
 
 
-def _recent_runs() -> RecomputeRunTable:
+def _recent_runs(also: RecomputeRun | None = None) -> RecomputeRunTable:
     # A list, so that a header click sorts these runs rather than reordering the query.
+    runs = list(RecomputeRun.objects.select_related("started_by")[:RECENT_RUNS_SHOWN])
+    shown = runs if also is None or also in runs else [*runs, also]
     return RecomputeRunTable(
-        list(RecomputeRun.objects.select_related("started_by")[:RECENT_RUNS_SHOWN]),
-        prefix="run-",
+        runs, prefix="run-", stalled=selectors.recompute_runs_stalled(shown)
     )
