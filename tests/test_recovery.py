@@ -1,5 +1,6 @@
 """Recovery: a recompute whose worker was killed is found stalled and resumed in minutes
-(not after the broker's one-hour visibility timeout).
+(not after the broker's one-hour visibility timeout); an import that loses its database
+says so in one line.
 
 The worker tests use the real workers of tests/test_faults.py (separate processes, real
 Redis and PostgreSQL), on the tests' own Redis database so that this process asks the very
@@ -10,7 +11,11 @@ still answers "which tasks do you hold?" as a deployed (prefork) worker does.
 import datetime
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -21,15 +26,18 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 import tests.test_faults as faults
+from accounts.models import Account, ImportRun
 from payouts import selectors, services, tasks
 from payouts.models import AttainmentSnapshot, RecomputeRun
 from payouts.quarters import Quarter
 from tests.test_faults import (
     AS_OF,
     QUARTER,
+    ROOT,
     Cluster,
     backends,
     books,  # noqa: F401 - fixture
+    database_url,
     raw_connection,
     stored,
     terminate,
@@ -297,3 +305,64 @@ def test_the_recent_runs_say_stalled_instead_of_running(books, users, client, st
     page = client.get("/recompute/").content.decode()
     assert re.search(r"<td[^>]*>\s*Stalled\s*</td>", page)
     assert not re.search(r"<td[^>]*>\s*Running\s*</td>", page)
+
+
+# --- a lost database during import_csv -----------------------------------------------------
+
+
+def _accounts_file(tmp_path, rows=2000):
+    path = tmp_path / "accounts.csv"
+    lines = ["external_id,name,billing"] + [f"L-{n:05},Lost {n},monthly" for n in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _import(path, app_name, *extra):
+    env = dict(os.environ, DATABASE_URL=database_url(app_name), DEBUG="false")
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "import_csv", "accounts", str(path), *extra],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _import_with_its_backend_terminated(path, *extra):
+    """Run the import in its own process and end its database session while it is inside
+    its transaction (held at its lock by this test), as a database restart would."""
+    app_name = f"import-lost-{uuid.uuid4().hex[:8]}"
+    holder = raw_connection()
+    holder.execute("SELECT pg_advisory_xact_lock(hashtext('import accounts'))")
+    process = _import(path, app_name, *extra)
+    try:
+        wait_for(lambda: backends(app_name, True), 30, "the import to wait inside its work")
+        terminate(app_name)
+    finally:
+        holder.rollback()
+        holder.close()
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_loses_its_database_says_so_in_one_line_and_writes_nothing(tmp_path):
+    path = _accounts_file(tmp_path)
+    code, out, err = _import_with_its_backend_terminated(path)
+    assert code == 1
+    assert err.splitlines() == [
+        "import_csv: the database connection was lost during the import; nothing was "
+        "imported. Run the same command again."
+    ], err
+    assert not Account.objects.exists() and not ImportRun.objects.exists()
+
+    # Run the same command again, as it says: it imports.
+    process = _import(path, "import-again")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert Account.objects.count() == 2000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_that_loses_its_database_shows_the_traceback_when_asked(tmp_path):
+    code, _out, err = _import_with_its_backend_terminated(_accounts_file(tmp_path, 10),
+                                                          "--traceback")
+    assert code == 1
+    assert "Traceback (most recent call last)" in err and "OperationalError" in err
+    assert not Account.objects.exists()
