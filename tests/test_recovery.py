@@ -360,9 +360,9 @@ def test_an_import_that_loses_its_database_says_so_in_one_line_and_writes_nothin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_import_that_loses_its_database_shows_the_traceback_when_asked(tmp_path):
-    code, _out, err = _import_with_its_backend_terminated(_accounts_file(tmp_path, 10),
-                                                          "--traceback")
+@pytest.mark.parametrize("asking", [["--traceback"], ["-v", "3"]])
+def test_an_import_that_loses_its_database_shows_the_traceback_when_asked(tmp_path, asking):
+    code, _out, err = _import_with_its_backend_terminated(_accounts_file(tmp_path, 10), *asking)
     assert code == 1
     assert "Traceback (most recent call last)" in err and "OperationalError" in err
     assert not Account.objects.exists()
