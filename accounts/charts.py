@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from accounts.arr import RUN_RATE_MONTHS, arr
 from accounts.display.charts import chart, series
-from accounts.selectors import MonthLine
+from accounts.revenue import MonthLine
 
 
 def arr_by_month(lines: Sequence[MonthLine]) -> dict | None:

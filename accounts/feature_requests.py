@@ -2,7 +2,7 @@
 
 The CSM or AE who owns an account (or their manager) logs what the customer asked for and
 how much they care. A request marked as a churn risk, while open or planned, makes the
-account at risk (`accounts.selectors.at_risk_reasons`). Managers see the requests across
+account at risk (`accounts.risk.at_risk_reasons`). Managers see the requests across
 accounts with the ARR of the accounts asking.
 """
 

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 
 from accounts.models import Account, AssignmentRole, Billing
-from accounts.selectors import AMBER_HEALTH_MAX, RED_HEALTH_MAX
+from accounts.risk import AMBER_HEALTH_MAX, RED_HEALTH_MAX
 
 HEALTH_BANDS = (
     ("red", f"Red (≤{RED_HEALTH_MAX})"),

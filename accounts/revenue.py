@@ -17,8 +17,9 @@ from decimal import Decimal
 from django.db import connection
 
 from accounts.arr import arr, run_rate_months
-from accounts.money import ZERO_CENTS
-from accounts.quarters import add_months
+from accounts.models import Account
+from accounts.money import ZERO_CENTS, format_money
+from accounts.quarters import add_months, month_end
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,39 @@ def run_rate_arr(account_ids: Iterable[int], as_of: datetime.date) -> dict[int, 
     ids = list(account_ids)
     first, last = run_rate_months(as_of)
     return run_rate_from(monthly_revenue(ids, first, last, as_of=as_of), ids, as_of)
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    month: datetime.date
+    amount: Decimal
+    unpaid: Decimal
+    source: str
+    invoices: tuple[str, ...]
+    complete: bool
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.amount)
+
+    @property
+    def unpaid_display(self) -> str:
+        return format_money(self.unpaid) if self.unpaid else ""
+
+
+def revenue_by_month(account: Account, on: datetime.date, months: int = 24) -> list[MonthLine]:
+    """The account's monthly revenue over the last `months` months up to `on`'s month,
+    newest first, with its source (usage row, invoices or none)."""
+    last = on.replace(day=1)
+    first = add_months(last, -(months - 1))
+    revenue = monthly_revenue([account.id], first, last, as_of=on)
+    lines = []
+    for i in range(months):
+        month = add_months(last, -i)
+        rev = revenue.get((account.id, month), NO_REVENUE)
+        lines.append(
+            MonthLine(
+                month, rev.amount, rev.unpaid, rev.source, rev.invoices, month_end(month) < on
+            )
+        )
+    return lines

@@ -8,7 +8,8 @@ from django.utils.html import format_html, format_html_join
 from accounts.display.tables import TEMPLATE
 from accounts.models import Invoice
 from accounts.money import ZERO_CENTS, to_cents
-from accounts.selectors import format_money, health_band
+from accounts.risk import health_band
+from accounts.selectors import format_money
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import selectors
+from accounts import revenue, risk, selectors
 from accounts.charts import arr_by_month
 from accounts.display.tables import configure
 from accounts.forms import ReassignForm, form_errors
@@ -56,7 +56,7 @@ def account_detail(request, account_id):
                 team=selectors.reassign_team(request.user),
                 initial={"role": current[0].role if current else "", "effective_date": on},
             )
-    months = selectors.revenue_by_month(account, on)
+    months = revenue.revenue_by_month(account, on)
     context = {
         "account": account,
         "on": on,
@@ -64,11 +64,11 @@ def account_detail(request, account_id):
         "current": current,
         "arr": format_money(run_rate_arr([account.id], on)[account.id]),
         "contract_value": format_money(account.annual_contract_value),
-        "risk_reasons": selectors.at_risk_reasons(account, on, since=since),
+        "risk_reasons": risk.at_risk_reasons(account, on, since=since),
         "invoices": invoices,
         "months": months,
         "arr_chart": arr_by_month(months),
-        "health_band": selectors.health_band(account.health_score),
+        "health_band": risk.health_band(account.health_score),
         "form": form,
     }
     return render(request, "accounts/account_detail.html", context)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import psycopg
+from django import db
+
 from accounts.imports import BOOK_KINDS, ImportResult, Kind, import_file
 from accounts.quarters import Quarter
 from payouts.finance import differences_detect
@@ -23,6 +26,11 @@ KINDS: dict[str, type[Kind]] = {
     kind.name.value: kind
     for kind in sorted((*BOOK_KINDS, PlansFile), key=lambda k: _ORDER.index(k.name.value))
 }
+
+# What a lost connection to PostgreSQL raises, through Django or psycopg.
+DATABASE_LOST = (
+    db.OperationalError, db.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError
+)
 
 # Kinds whose changes can move a figure already paid.
 FIGURE_KINDS = ("accounts", "assignments", "invoices", "usage", "deals", "plans")
@@ -45,7 +53,11 @@ def import_csv(
         KINDS[kind], path, dry_run=dry_run, user=user, progress=progress, filename=filename
     )
     if result.ok and not dry_run and kind in FIGURE_KINDS and (result.created or result.updated):
-        result.differences = differences_of_approved_quarters()
+        try:
+            result.differences = differences_of_approved_quarters()
+        except DATABASE_LOST:
+            # The file is saved (its transaction committed); only the follow-up is lost.
+            result.follow_up_lost = True
     return result
 
 

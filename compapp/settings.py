@@ -186,6 +186,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 NIGHTLY_RECOMPUTE_HOUR = env_int("NIGHTLY_RECOMPUTE_HOUR", 2)
+# A running recompute with no person finished for this long, and no task of it on any
+# worker, lost its worker (killed, out of memory): it shows as stalled and can be resumed,
+# which beat does every RECOMPUTE_RESUME_EVERY_SECONDS, instead of waiting an hour for the
+# broker to hand the dead worker's tasks out again.
+RECOMPUTE_STALL_SECONDS = env_int("RECOMPUTE_STALL_SECONDS", 180)
+RECOMPUTE_RESUME_EVERY_SECONDS = env_int("RECOMPUTE_RESUME_EVERY_SECONDS", 300)
 
 if TESTING:  # hashing every test user's password with PBKDF2 costs seconds per test
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -262,5 +268,9 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-recompute": {
         "task": "payouts.tasks.nightly_recompute",
         "schedule": crontab(hour=NIGHTLY_RECOMPUTE_HOUR, minute=0),
+    },
+    "resume-stalled-recomputes": {
+        "task": "payouts.tasks.resume_stalled_runs",
+        "schedule": datetime.timedelta(seconds=RECOMPUTE_RESUME_EVERY_SECONDS),
     },
 }

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import JSONField, Q, Value
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from accounts.history import tracked
 from accounts.models import MONEY, RATIO, Person
@@ -106,6 +108,12 @@ class RecomputeRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     started_at = models.DateTimeField(auto_now_add=True)
+    # When a person last finished (or the run started or was resumed): a running run quiet
+    # for longer than RECOMPUTE_STALL_SECONDS, with no task on a worker, has lost its worker.
+    # (Defaults in the database too, for rows written by SQL or by the previous release.)
+    progressed_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    # The people the run covers, so that a resume redoes exactly those still missing.
+    person_ids = models.JSONField(default=list, blank=True, db_default=Value([], JSONField()))
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 """Accounts at risk (SPEC 5), ranked by what the owner would lose if each churned now.
 
-What makes an account at risk is `accounts.selectors.at_risk_reasons`, the same words the
+What makes an account at risk is `accounts.risk.at_risk_reasons`, the same words the
 book and account pages show. Its inputs come from the plan engine's own inputs (one
 `gather_inputs` call): the baseline and the quarter-to-date run rate are the figures the
 plan reads. The accounts' health fields and their overdue invoices are one query each. The
@@ -17,13 +17,8 @@ from decimal import Decimal
 
 from accounts.models import Account
 from accounts.quarters import Quarter
-from accounts.selectors import (
-    RiskInputs,
-    at_risk_reasons,
-    churn_risk_requests,
-    openable_account_ids,
-    overdue_invoices,
-)
+from accounts.risk import RiskInputs, at_risk_reasons, churn_risk_requests, overdue_invoices
+from accounts.selectors import openable_account_ids
 from payouts import rules, selectors
 
 

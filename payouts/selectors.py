@@ -3,19 +3,31 @@ number of set-based queries for any number of people (SPEC 3 and 4)."""
 
 from __future__ import annotations
 
+import ast
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
+from celery import current_app
+from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import Account, Assignment, Deal, Invoice, Person, Role
 from accounts.quarters import Quarter, add_months
 from accounts.revenue import monthly_revenue
 from payouts import rules
-from payouts.models import AttainmentSnapshot, PersonPlan, PlanKind, PlanVersion
+from payouts.models import (
+    AttainmentSnapshot,
+    PersonPlan,
+    PlanKind,
+    PlanVersion,
+    RecomputeRun,
+)
 
 DEFAULT_PLAN_BY_ROLE = (
     (Role.AE, PlanKind.AE_COMMISSION),
@@ -163,10 +175,52 @@ def gather_inputs(
     # Each person's facts stop at their own day: a leaver's last day (SPEC 3), so that a
     # person's inputs are the same whoever else is computed with them.
     days = {p.id: person_day(quarter, p, as_of) for p, _plan, _pp, _v in planned}
+    held, stints, ae_account_ids = _stints(quarter, last_day, roles, days)
+    ae_people = [p for p, plan, _pp, _v in planned if plan == PlanKind.AE_COMMISSION]
+    deals_by_owner, converted = {}, {}
+    if ae_people:
+        deals_by_owner = _won_deals(ae_people, quarter, last_day, days, paid_by)
+        converted = _conversions(held, quarter, last_day)
+    accounts = {
+        a["id"]: a
+        for a in Account.objects.filter(id__in=held.values("account_id")).values(
+            "id", "external_id", "name", "billing", "annual_contract_value", "contract_end"
+        )
+    }
+    facts = _AccountFacts(
+        accounts=accounts,
+        figures=_month_figures(
+            {i for by_account in stints.values() for i in by_account}, quarter, as_of, paid_by,
+            final,
+        ),
+        paid_counts=paid_invoice_counts(
+            [i for i in ae_account_ids if accounts[i]["billing"] == "monthly"], as_of
+        ),
+        converted=converted,
+    )
+    return [
+        (person, version, person_plan, rules.PlanInputs(
+            quarter=quarter, as_of=as_of, terms=terms_of(version),
+            person=rules.PersonInput(
+                email=person.email, start_date=person.start_date, end_date=person.end_date,
+                ote=person.ote, variable_share=person.effective_variable_share,
+            ),
+            accounts=_account_inputs(
+                stints[person.id], facts, days[person.id], plan == PlanKind.AE_COMMISSION
+            ),
+            deals=tuple(deals_by_owner.get(person.id, ())),
+            quota=person_plan.quota if person_plan else None,
+            target=person_plan.target if person_plan else None,
+            onboarding=roles[person.id][1],
+        ))
+        for person, plan, person_plan, version in planned
+    ]
 
-    # Assignments held at some time in the quarter up to as_of, as known on as_of.
+
+def _stints(quarter: Quarter, last_day: datetime.date, roles: dict, days: dict):
+    """The assignments held at some time in the quarter up to its last day read, as known
+    on each person's day: (the queryset, {person: {account: [Stint]}}, the AE accounts)."""
     stints = defaultdict(lambda: defaultdict(list))  # person id -> account id -> [Stint]
-    account_ids = set()
     condition = Q()
     for person_id, (role, _cohort) in roles.items():
         condition |= Q(owner_id=person_id, role=role)
@@ -186,59 +240,63 @@ def gather_inputs(
             ae_account_ids.add(account_id)
         known_end = end if end is not None and end <= days[owner_id] else None
         stints[owner_id][account_id].append(rules.Stint(start, known_end, inherited))
-        account_ids.add(account_id)
+    return held, stints, ae_account_ids
 
-    ae_people = [p for p, plan, _pp, _v in planned if plan == PlanKind.AE_COMMISSION]
-    deals_by_owner = defaultdict(list)
-    converted = {}  # account id -> the first day a monthly_to_annual deal converted it
-    if ae_people:
-        deal_rows = (
-            Deal.objects.filter(
-                owner__in=ae_people, stage="won",
-                closed_on__gte=quarter.start, closed_on__lte=last_day,
-            )
-            .values_list("owner_id", "external_id", "account__external_id", "kind", "arr",
-                         "closed_on", "account_id")
-            .order_by("closed_on", "external_id")
-        )
-        deal_rows = list(deal_rows)
-        contract = {
-            row["deal_external_id"]: row
-            for row in Invoice.objects.filter(
-                kind="contract", deal_external_id__in=[r[1] for r in deal_rows]
-            ).exclude(status="void")
-            .values("deal_external_id")
-            .annotate(
-                invoiced=Sum("amount"),
-                paid=Sum("amount", filter=Q(status="paid", paid_on__lte=paid_by)),
-            )
-        }
-        for owner_id, ext, acc_ext, kind, arr, closed_on, _account_id in deal_rows:
-            if closed_on > days[owner_id]:
-                continue  # closed after the owner's last day: nobody's (SPEC 3)
-            sums = contract.get(ext, {})
-            deals_by_owner[owner_id].append(rules.DealInput(
-                external_id=ext, account_external_id=acc_ext, kind=kind, arr=arr,
-                closed_on=closed_on,
-                contract_invoiced=sums.get("invoiced") or rules.ZERO,
-                contract_paid=sums.get("paid") or rules.ZERO,
-            ))
-        for account_id, closed_on in Deal.objects.filter(
-            kind="monthly_to_annual", stage="won",
-            account_id__in=held.filter(role="ae").values("account_id"),
+
+def _won_deals(ae_people, quarter: Quarter, last_day: datetime.date, days: dict,
+               paid_by: datetime.date) -> dict[int, list]:
+    """Each AE's deals won in the quarter by their day, with their contract invoices invoiced
+    and paid by `paid_by`."""
+    deal_rows = list(
+        Deal.objects.filter(
+            owner__in=ae_people, stage="won",
             closed_on__gte=quarter.start, closed_on__lte=last_day,
-        ).values_list("account_id", "closed_on"):
-            converted[account_id] = min(closed_on, converted.get(account_id, closed_on))
-
-    accounts = {
-        a["id"]: a
-        for a in Account.objects.filter(id__in=held.values("account_id")).values(
-            "id", "external_id", "name", "billing", "annual_contract_value", "contract_end"
+        )
+        .values_list("owner_id", "external_id", "account__external_id", "kind", "arr",
+                     "closed_on")
+        .order_by("closed_on", "external_id")
+    )
+    contract = {
+        row["deal_external_id"]: row
+        for row in Invoice.objects.filter(
+            kind="contract", deal_external_id__in=[r[1] for r in deal_rows]
+        ).exclude(status="void")
+        .values("deal_external_id")
+        .annotate(
+            invoiced=Sum("amount"),
+            paid=Sum("amount", filter=Q(status="paid", paid_on__lte=paid_by)),
         )
     }
-    paid_counts = paid_invoice_counts(
-        [i for i in ae_account_ids if accounts[i]["billing"] == "monthly"], as_of
-    )
+    deals_by_owner = defaultdict(list)
+    for owner_id, ext, acc_ext, kind, arr, closed_on in deal_rows:
+        if closed_on > days[owner_id]:
+            continue  # closed after the owner's last day: nobody's (SPEC 3)
+        sums = contract.get(ext, {})
+        deals_by_owner[owner_id].append(rules.DealInput(
+            external_id=ext, account_external_id=acc_ext, kind=kind, arr=arr,
+            closed_on=closed_on,
+            contract_invoiced=sums.get("invoiced") or rules.ZERO,
+            contract_paid=sums.get("paid") or rules.ZERO,
+        ))
+    return deals_by_owner
+
+
+def _conversions(held, quarter: Quarter, last_day: datetime.date) -> dict[int, datetime.date]:
+    """Account id -> the first day in the quarter a monthly_to_annual deal converted it."""
+    converted = {}
+    for account_id, closed_on in Deal.objects.filter(
+        kind="monthly_to_annual", stage="won",
+        account_id__in=held.filter(role="ae").values("account_id"),
+        closed_on__gte=quarter.start, closed_on__lte=last_day,
+    ).values_list("account_id", "closed_on"):
+        converted[account_id] = min(closed_on, converted.get(account_id, closed_on))
+    return converted
+
+
+def _month_figures(account_ids, quarter: Quarter, as_of: datetime.date,
+                   paid_by: datetime.date, final: bool) -> dict[int, dict]:
+    """{account: {month: MonthFigure}} from the three months before the quarter to its last:
+    final figures count money paid by `paid_by`, projections all revenue with what is unpaid."""
     revenue = monthly_revenue(
         account_ids, add_months(quarter.start, -3), quarter.months[-1],
         as_of=as_of, paid_by=paid_by, with_invoices=False,
@@ -251,41 +309,37 @@ def gather_inputs(
         else:
             figures[account_id][month] = rules.MonthFigure(
                 amount=rev.amount, history=rev.amount, unpaid=rev.unpaid)
+    return figures
 
-    result = []
-    for person, plan, person_plan, version in planned:
-        _role, cohort = roles[person.id]
-        day = days[person.id]
-        is_ae = plan == PlanKind.AE_COMMISSION  # only the AE plan reads these two facts
-        account_inputs = []
-        for account_id, person_stints in stints[person.id].items():
-            a = accounts[account_id]
-            account_inputs.append(rules.AccountInput(
-                account_id=account_id, external_id=a["external_id"], name=a["name"],
-                billing=a["billing"], stints=tuple(person_stints),
-                revenue=figures.get(account_id, {}),
-                paid_invoices_ever=paid_counts.get(account_id, 0) if is_ae else 0,
-                annual_contract_value=a["annual_contract_value"],
-                contract_end=a["contract_end"] if a["contract_end"] and a["contract_end"] <= day
-                else None,
-                converted_in_quarter=is_ae and account_id in converted
-                and converted[account_id] <= day,
-            ))
-        account_inputs.sort(key=lambda a: a.external_id)
-        inputs = rules.PlanInputs(
-            quarter=quarter, as_of=as_of, terms=terms_of(version),
-            person=rules.PersonInput(
-                email=person.email, start_date=person.start_date, end_date=person.end_date,
-                ote=person.ote, variable_share=person.effective_variable_share,
-            ),
-            accounts=tuple(account_inputs),
-            deals=tuple(deals_by_owner.get(person.id, ())),
-            quota=person_plan.quota if person_plan else None,
-            target=person_plan.target if person_plan else None,
-            onboarding=cohort,
-        )
-        result.append((person, version, person_plan, inputs))
-    return result
+
+@dataclass(frozen=True)
+class _AccountFacts:
+    accounts: dict
+    figures: dict
+    paid_counts: dict
+    converted: dict
+
+
+def _account_inputs(person_stints: dict, facts: _AccountFacts, day: datetime.date,
+                    is_ae: bool) -> tuple:
+    """One person's accounts as the plans read them, by external id; only the AE plan reads
+    the paid invoices and the conversions."""
+    account_inputs = []
+    for account_id, held in person_stints.items():
+        a = facts.accounts[account_id]
+        account_inputs.append(rules.AccountInput(
+            account_id=account_id, external_id=a["external_id"], name=a["name"],
+            billing=a["billing"], stints=tuple(held),
+            revenue=facts.figures.get(account_id, {}),
+            paid_invoices_ever=facts.paid_counts.get(account_id, 0) if is_ae else 0,
+            annual_contract_value=a["annual_contract_value"],
+            contract_end=a["contract_end"] if a["contract_end"] and a["contract_end"] <= day
+            else None,
+            converted_in_quarter=is_ae and account_id in facts.converted
+            and facts.converted[account_id] <= day,
+        ))
+    account_inputs.sort(key=lambda a: a.external_id)
+    return tuple(account_inputs)
 
 
 def person_day(quarter: Quarter, person: Person, as_of: datetime.date) -> datetime.date:
@@ -346,3 +400,71 @@ def earlier_quarters(person, quarter: Quarter, *, limit: int) -> list[Attainment
         .order_by("-quarter", "-computed_at", "-id")
         .distinct("quarter")[:limit]
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Recompute runs that lost their worker
+
+# How long to wait for the workers' answer to "which tasks do you hold?" (each of three
+# questions); a worker that does not answer in time is taken to hold none.
+INSPECT_TIMEOUT_SECONDS = 1.0
+# The tasks that work for a run, and where their arguments name it. (A resume is not one:
+# it asks this very question while it runs; its claim keeps two resumes from both working.)
+_RUN_ARGUMENT = {"payouts.tasks.recompute_person": (3, "run_id")}
+
+
+def recompute_runs_live() -> set[int]:
+    """The ids of the runs that a task active, reserved or scheduled on a worker works for
+    (asked of every worker through the broker; none answering means none)."""
+    inspect = current_app.control.inspect(timeout=INSPECT_TIMEOUT_SECONDS)
+    live = set()
+    for ask in (inspect.active, inspect.reserved, inspect.scheduled):
+        try:
+            replies = ask() or {}
+        except (BrokerError, OSError):  # the broker is unreachable: nobody can be asked
+            replies = {}
+        for held in replies.values():
+            for request in held or []:
+                run_id = _run_of(request.get("request", request))  # scheduled wraps it
+                if run_id is not None:
+                    live.add(run_id)
+    return live
+
+
+def _run_of(request: dict) -> int | None:
+    where = _RUN_ARGUMENT.get(request.get("name") or request.get("type"))
+    if where is None:
+        return None
+    position, keyword = where
+    args, kwargs = request.get("args") or [], request.get("kwargs") or {}
+    if isinstance(args, str):  # older workers send the repr
+        try:
+            args = ast.literal_eval(args)
+        except (ValueError, SyntaxError):
+            return None
+    if isinstance(kwargs, str):
+        try:
+            kwargs = ast.literal_eval(kwargs)
+        except (ValueError, SyntaxError):
+            kwargs = {}
+    value = kwargs.get(keyword, args[position] if len(args) > position else None)
+    return value if isinstance(value, int) else None
+
+
+def recompute_runs_stalled(runs) -> set[int]:
+    """The ids of the given runs that lost their worker: running, no person finished for
+    RECOMPUTE_STALL_SECONDS, and no task for them on any worker. Workers are asked only
+    when some run is that quiet, and once for all of them."""
+    quiet_since = timezone.now() - datetime.timedelta(seconds=settings.RECOMPUTE_STALL_SECONDS)
+    quiet = [
+        run.id for run in runs
+        if run.status == RecomputeRun.Status.RUNNING and run.progressed_at <= quiet_since
+    ]
+    if not quiet:
+        return set()
+    live = recompute_runs_live()
+    return {run_id for run_id in quiet if run_id not in live}
+
+
+def recompute_run_stalled(run: RecomputeRun) -> bool:
+    return run.id in recompute_runs_stalled([run])

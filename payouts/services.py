@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.display.tables import spreadsheet_safe
-from accounts.models import Invoice
+from accounts.models import Invoice, Person
 from accounts.quarters import Quarter
 from payouts import rules, selectors
 from payouts.models import (
@@ -132,18 +132,21 @@ def _snapshots_insert(rows: list[AttainmentSnapshot]) -> None:
 
 
 def recompute_run_progress(*, run: RecomputeRun) -> RecomputeRun:
-    """Count the people done from the snapshots themselves (a redelivered task counts once);
-    the run is finished when everyone is done."""
-    done = AttainmentSnapshot.objects.filter(run_id=run.id).count()
-    RecomputeRun.objects.filter(id=run.id).update(done=done)
+    """Count the people done from the snapshots themselves (a redelivered or resumed task
+    counts once); the run is finished when everyone is done."""
+    done = AttainmentSnapshot.objects.filter(run_id=run.id).values("person_id").distinct().count()
+    RecomputeRun.objects.filter(id=run.id).update(done=done, progressed_at=timezone.now())
     if done >= run.total:
         recompute_run_finish(run=run)
     run.refresh_from_db()
     return run
 
 
-def recompute_run_start(*, quarter: Quarter, as_of: datetime.date, user=None, total: int):
-    """Start a run, or join the one already running for the same quarter and day.
+def recompute_run_start(
+    *, quarter: Quarter, as_of: datetime.date, user=None, total: int, person_ids=()
+):
+    """Start a run of `person_ids` (`total` of them), or join the one already running for
+    the same quarter and day.
 
     A run still marked running after the broker's visibility timeout lost its worker: it is
     marked failed so that a new one can start.
@@ -156,7 +159,8 @@ def recompute_run_start(*, quarter: Quarter, as_of: datetime.date, user=None, to
     try:
         with transaction.atomic():
             return RecomputeRun.objects.create(
-                quarter=str(quarter), as_of=as_of, total=total, started_by=user
+                quarter=str(quarter), as_of=as_of, total=total, started_by=user,
+                person_ids=list(person_ids),
             ), True
     except IntegrityError:
         return RecomputeRun.objects.get(
@@ -170,16 +174,56 @@ def recompute_run_finish(*, run: RecomputeRun) -> None:
     )
 
 
+def recompute_run_resume(*, run: RecomputeRun) -> list[int]:
+    """Claim a stalled run for one resume and return the people it still lacks (no
+    snapshot in this run yet), for the caller to recompute or requeue.
+
+    The claim is the database's: it moves `progressed_at` to now only if the run is still
+    running and quiet for RECOMPUTE_STALL_SECONDS, so of two resumes at once, or one run
+    twice, only the first gets the people; the other gets [] until the run is quiet again.
+    A run that lacks nobody is finished here.
+    """
+    now = timezone.now()
+    quiet_since = now - datetime.timedelta(seconds=settings.RECOMPUTE_STALL_SECONDS)
+    claimed = RecomputeRun.objects.filter(
+        id=run.id, status=RecomputeRun.Status.RUNNING, progressed_at__lte=quiet_since
+    ).update(progressed_at=now)
+    if not claimed:
+        return []
+    run.refresh_from_db()
+    covered = run.person_ids or [  # a run started before runs recorded their people
+        p.id for p, _plan, _pp, _v in selectors.plans_for(Quarter.parse(run.quarter))
+    ]
+    finished = set(
+        AttainmentSnapshot.objects.filter(run_id=run.id).values_list("person_id", flat=True)
+    )
+    missing = [pid for pid in covered if pid not in finished]
+    if not missing:
+        recompute_run_progress(run=run)
+    return missing
+
+
 def quarter_recompute_sync(*, quarter: Quarter, as_of: datetime.date, user=None):
-    """The recompute command: everyone, in this process, recorded as a run."""
-    people = [p for p, _plan, _pp, _v in selectors.plans_for(quarter)]
-    run, started = recompute_run_start(quarter=quarter, as_of=as_of, user=user, total=len(people))
+    """The recompute command: everyone, in this process, recorded as a run. A stalled run
+    of the same quarter and day is resumed here (its missing people) and finished.
+    Returns (run, the snapshots computed here, whether it resumed a stalled run)."""
+    covered = [p.id for p, _plan, _pp, _v in selectors.plans_for(quarter)]
+    run, started = recompute_run_start(
+        quarter=quarter, as_of=as_of, user=user, total=len(covered), person_ids=covered
+    )
+    people = None  # everyone with a plan
     if not started:
-        raise RuntimeError(
-            f"A recompute of {quarter} as of {as_of} is already running (run {run.id})."
-        )
+        missing = recompute_run_resume(run=run) if selectors.recompute_run_stalled(run) else []
+        run.refresh_from_db()
+        if not missing:
+            if run.status == RecomputeRun.Status.RUNNING:
+                raise RuntimeError(
+                    f"A recompute of {quarter} as of {as_of} is already running (run {run.id})."
+                )
+            return run, [], True  # the stalled run lacked nobody: the resume finished it
+        people = list(Person.objects.filter(id__in=missing))
     try:
-        snapshots = attainment_recompute(quarter=quarter, as_of=as_of, run=run)
+        snapshots = attainment_recompute(quarter=quarter, as_of=as_of, people=people, run=run)
     except BaseException:
         RecomputeRun.objects.filter(id=run.id).update(
             status=RecomputeRun.Status.FAILED, finished_at=timezone.now()
@@ -187,7 +231,7 @@ def quarter_recompute_sync(*, quarter: Quarter, as_of: datetime.date, user=None)
         raise
     recompute_run_finish(run=run)  # also when nobody has a plan in the quarter
     run.refresh_from_db()
-    return run, snapshots
+    return run, snapshots, not started
 
 
 def attainment_json_rows(quarter: Quarter) -> list[dict]:

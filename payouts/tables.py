@@ -241,6 +241,13 @@ class RecomputeRunTable(BaseTable):
         attrs = {"class": "recompute-runs"}
         empty_text = "No recompute yet."
 
+    def __init__(self, *args, stalled=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stalled = stalled  # ids of the running runs that lost their worker
+
+    def render_status(self, value, record):
+        return "Stalled" if record.id in self.stalled else value
+
     def render_id(self, value):
         return format_html('<a href="{}">#{}</a>', reverse("recompute_run", args=[value]), value)
 

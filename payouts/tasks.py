@@ -6,12 +6,12 @@ and rejected back to the queue if its worker dies, so a lost worker's work is re
 
 import datetime
 
-from celery import group, shared_task
-from django.db import OperationalError, transaction
+from celery import shared_task
+from django.db import OperationalError
 
 from accounts.models import Person
 from accounts.quarters import Quarter
-from payouts import selectors, services
+from payouts import runs, services
 from payouts.models import RecomputeRun
 
 TASK_OPTIONS = dict(
@@ -36,20 +36,26 @@ def recompute_person(person_id: int, quarter: str, as_of: str, run_id: int | Non
 
 @shared_task(**TASK_OPTIONS)
 def recompute_quarter(quarter: str, as_of: str, user_id: int | None = None):
-    """Fan out one task per person; a second start while one runs joins the running one."""
-    q = Quarter.parse(quarter)
-    day = datetime.date.fromisoformat(as_of)
-    people = [p.id for p, _plan, _pp, _v in selectors.plans_for(q)]
-    run, started = services.recompute_run_start(
-        quarter=q, as_of=day, user=None if user_id is None else _user(user_id), total=len(people)
-    )
-    if started:
-        if not people:
-            services.recompute_run_finish(run=run)
-        else:
-            jobs = group(recompute_person.s(pid, quarter, as_of, run.id) for pid in people)
-            transaction.on_commit(jobs.delay)
-    return run.id
+    """Fan out one task per person; a second start while one runs joins the running one,
+    or resumes it if it has stalled (lost its worker). Returns the run's id."""
+    user = None if user_id is None else _user(user_id)
+    return runs.recompute_start(
+        quarter=Quarter.parse(quarter), as_of=datetime.date.fromisoformat(as_of), user=user
+    ).run.id
+
+
+@shared_task(**TASK_OPTIONS)
+def resume_run(run_id: int):
+    """Requeue the people a stalled run still lacks; nothing if it is not stalled (or another
+    resume just claimed it). Returns how many were requeued."""
+    run = RecomputeRun.objects.filter(id=run_id).first()
+    return 0 if run is None else runs.recompute_resume(run)
+
+
+@shared_task(**TASK_OPTIONS)
+def resume_stalled_runs():
+    """Beat, every few minutes: resume every stalled run (the workers are asked once)."""
+    return runs.recompute_resume_stalled()
 
 
 @shared_task(**TASK_OPTIONS)

@@ -9,6 +9,8 @@ urlpatterns = [
     path("people/<int:person_id>/at-risk/", views.person_at_risk, name="person_at_risk"),
     path("recompute/", views.recompute, name="recompute"),
     path("recompute/<int:run_id>/", views.recompute_run, name="recompute_run"),
+    path("recompute/<int:run_id>/resume/", views.recompute_run_resume,
+         name="recompute_run_resume"),
     path("recompute/<int:run_id>/progress.json", views.recompute_progress,
          name="recompute_progress"),
 ]

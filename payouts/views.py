@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from kombu.exceptions import OperationalError as BrokerError
+from django.views.decorators.http import require_POST
 
 from accounts.display.tables import configure
 from accounts.money import ZERO
@@ -23,7 +23,7 @@ from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.quarters import Quarter
 from accounts.revenue import run_rate_arr
 from accounts.selectors import get_person_for_user, openable_account_ids
-from payouts import charts, explain, risk, selectors, tasks
+from payouts import charts, explain, risk, runs, selectors
 from payouts.models import AttainmentSnapshot, PlanKind, QuotaAmendment, RecomputeRun
 from payouts.rules import to_cents
 from payouts.tables import (
@@ -413,36 +413,27 @@ def recompute(request):
         form = RecomputeForm(request.POST)
         if form.is_valid():
             quarter, as_of = form.cleaned_data["quarter"], form.cleaned_data["as_of"]
-            running_before = set(RecomputeRun.objects.filter(
-                quarter=str(quarter), as_of=as_of, status=RecomputeRun.Status.RUNNING,
-            ).values_list("id", flat=True))
             try:
-                # The fan-out runs here, so that the run's id is known: it creates the run
-                # and enqueues one task per person (or joins the run already going).
-                run_id = tasks.recompute_quarter(str(quarter), as_of.isoformat(),
-                                                 request.user.id)
-            except BrokerError:
-                # The run was created but nothing reached the queue: mark it failed so that a
-                # retry can start at once instead of joining a run that will never progress.
-                RecomputeRun.objects.filter(
-                    quarter=str(quarter), as_of=as_of, status=RecomputeRun.Status.RUNNING,
-                    done=0,
-                ).exclude(id__in=running_before).update(status=RecomputeRun.Status.FAILED)
+                start = runs.recompute_start(quarter=quarter, as_of=as_of, user=request.user)
+            except runs.QueueUnavailable:
                 messages.error(request, "The task queue cannot be reached: nothing was "
                                         "recomputed. Try again in a minute.")
                 return redirect("recompute")
-            if run_id in running_before:
+            if start.outcome == runs.JOINED:
                 messages.info(request, f"A recompute of {quarter} as of {as_of} was already "
                                        "running: here it is.")
-            return redirect("recompute_run", run_id=run_id)
+            elif start.outcome == runs.RESUMED:
+                messages.info(request, f"A recompute of {quarter} as of {as_of} had stalled: "
+                                       "it is resumed, with the people it still lacked.")
+            return redirect("recompute_run", run_id=start.run.id)
     else:
         quarter = request.GET.get("quarter") or str(Quarter.containing(today))
         form = RecomputeForm(initial={"quarter": quarter, "as_of": today})
-    runs = _recent_runs()
-    export = configure(request, runs, filename="recompute-runs", per_page=RECENT_RUNS_SHOWN)
+    recent = _recent_runs()
+    export = configure(request, recent, filename="recompute-runs", per_page=RECENT_RUNS_SHOWN)
     if export is not None:
         return export
-    return render(request, "payouts/recompute.html", {"form": form, "runs": runs})
+    return render(request, "payouts/recompute.html", {"form": form, "runs": recent})
 
 
 def recompute_run(request, run_id):
@@ -450,19 +441,39 @@ def recompute_run(request, run_id):
     runs) only its progress, and the recent runs once it has finished."""
     require_role(request.user, *RECOMPUTE_ROLES)
     run = get_object_or_404(RecomputeRun.objects.select_related("started_by"), id=run_id)
-    runs = _recent_runs()
-    export = configure(request, runs, filename="recompute-runs", per_page=RECENT_RUNS_SHOWN)
+    recent = _recent_runs(also=run)
+    export = configure(request, recent, filename="recompute-runs", per_page=RECENT_RUNS_SHOWN)
     if export is not None:
         return export
     context = {
         "run": run,
         "percent": (run.done * 100 // run.total) if run.total else 100,
-        "runs": runs,
+        "runs": recent,
+        "stalled": run.id in recent.stalled,
+        "can_resume": _can_recompute(request.user),
     }
     if request.headers.get("HX-Request"):
-        context["oob_runs"] = run.status != RecomputeRun.Status.RUNNING
+        context["oob_runs"] = run.status != RecomputeRun.Status.RUNNING or context["stalled"]
         return render(request, "payouts/_recompute_progress.html", context)
     return render(request, "payouts/recompute_run.html", context)
+
+
+@require_POST
+def recompute_run_resume(request, run_id):
+    """Resume a stalled run: requeue the people it still lacks."""
+    require_role(request.user, *RECOMPUTE_ROLES)
+    run = get_object_or_404(RecomputeRun, id=run_id)
+    try:
+        requeued = runs.recompute_resume(run)
+    except runs.QueueUnavailable:
+        messages.error(request, "The task queue cannot be reached: nothing was resumed. "
+                                "Try again in a minute.")
+        return redirect("recompute_run", run_id=run.id)
+    if requeued:
+        messages.success(request, f"Resumed: {requeued} people requeued.")
+    else:
+        messages.info(request, "This run is not stalled (or was just resumed): nothing to do.")
+    return redirect("recompute_run", run_id=run.id)
 
 
 def recompute_progress(request, run_id):
@@ -471,9 +482,10 @@ def recompute_progress(request, run_id):
     return JsonResponse({"status": run.status, "done": run.done, "total": run.total})
 
 
-def _recent_runs() -> RecomputeRunTable:
+def _recent_runs(also: RecomputeRun | None = None) -> RecomputeRunTable:
     # A list, so that a header click sorts these runs rather than reordering the query.
+    runs = list(RecomputeRun.objects.select_related("started_by")[:RECENT_RUNS_SHOWN])
+    shown = runs if also is None or also in runs else [*runs, also]
     return RecomputeRunTable(
-        list(RecomputeRun.objects.select_related("started_by")[:RECENT_RUNS_SHOWN]),
-        prefix="run-",
+        runs, prefix="run-", stalled=selectors.recompute_runs_stalled(shown)
     )

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from accounts.display.tables import configure
+from accounts.money import ZERO_CENTS
 from accounts.permissions import person_for_user, require_role, roles_of, visible_people
 from accounts.quarters import Quarter
 from payouts import finance, services
@@ -108,7 +109,7 @@ def queue(request, quarter):
         "filter": queue_filter,
         "table": table,
         "count": totals["count"],
-        "grand_total": finance.money(totals["grand_total"] or finance.ZERO_CENTS),
+        "grand_total": finance.money(totals["grand_total"] or ZERO_CENTS),
         "pending": totals["pending"],
         "open_inquiries": finance.open_inquiries(quarter),
         "closable": datetime.date.today() > quarter.cutoff,

@@ -87,6 +87,7 @@ person_at_risk                GET     login    200      404      404      200   
 recompute                     GET     login    403      403      200      200      200      200
 recompute                     POST    login    403      403      wrote    wrote    wrote    wrote
 recompute_run                 GET     login    403      403      200      200      200      200
+recompute_run_resume          POST    login    403      403      refused  refused  refused  refused
 recompute_progress            GET     login    403      403      200      200      200      200
 finance_home                  GET     login    403      403      403      403      redirect 403
 finance_my_statements         GET     login    200      200      200      200      200      200
@@ -151,6 +152,7 @@ person_at_risk                GET     404      404
 recompute                     GET     403      403
 recompute                     POST    403      403
 recompute_run                 GET     403      403
+recompute_run_resume          POST    403      403
 recompute_progress            GET     403      403
 finance_home                  GET     403      403
 finance_my_statements         GET     200      200

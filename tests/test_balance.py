@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, Lead
-from compapp.workspace.standups import balance_rows, balance_suggestions
+from compapp.workspace.balance import balance_rows, balance_suggestions
 from tests.conftest import assign, make_account, make_person
 
 TODAY = timezone.localdate()

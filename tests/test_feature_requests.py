@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.feature_requests import FeatureRequestError, feature_request_log
 from accounts.models import FeatureRequest, RowChange
 from accounts.quarters import add_months, last_complete_month
-from accounts.selectors import at_risk_reasons
+from accounts.risk import at_risk_reasons
 from tests.conftest import assign, invoice, make_account
 
 TODAY = timezone.localdate()

@@ -46,6 +46,7 @@ class ImportResult:
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     differences: int = 0  # differences proposed to finance for approved quarters
+    follow_up_lost: bool = False  # saved, but the database went away before the follow-up
 
     @property
     def ok(self) -> bool:
@@ -60,6 +61,9 @@ class ImportResult:
         if self.differences:
             text += (f"; {self.differences} difference(s) with approved payouts proposed to "
                      "finance")
+        if self.follow_up_lost:
+            text += ("; the database went away before the approved quarters were checked: "
+                     "finance's 'Look for differences after approval' checks them")
         return text + ("; dry run, nothing written" if self.dry_run else "")
 
 
@@ -377,16 +381,7 @@ def import_file(
             if not dry_run:
                 # Two imports of one kind at once would count against each other's rows.
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"import {kind}"])
-            spec.prepare()
-            _create_stage(cursor, spec)
-            columns = ", ".join(spec.stage_columns)
-            types = _stage_types(cursor)
-            with cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
-                copy.set_types(types)
-                duplicates = _read(spec, path, errors, result, copy, progress)
-            spec.finish(errors.add)
-            if duplicates:
-                _report_duplicates(spec, path, duplicates, errors)
+            _stage(cursor, spec, path, errors, result, progress)
             if errors:
                 transaction.set_rollback(True)
                 result.errors = errors.sorted()
@@ -406,16 +401,7 @@ def import_file(
                 params=params,
             )
             cursor.execute(f"DROP TABLE {STAGE}")
-            ImportRun.objects.create(
-                kind=kind,
-                filename=filename[:255],
-                sha256=sha256,
-                rows=result.rows,
-                created=result.created,
-                updated=result.updated,
-                unchanged=result.unchanged,
-                imported_by_id=user_id,
-            )
+            _record(result, sha256=sha256, user_id=user_id)
     except IntegrityError as exc:
         # The checks above should leave nothing for the database to refuse; if something
         # changed meanwhile (an assignment saved from a page), its constraints still hold.
@@ -426,6 +412,33 @@ def import_file(
     return result
 
 
+def _stage(cursor, spec: Kind, path, errors: _Errors, result: ImportResult, progress) -> None:
+    """Check every row and COPY the good ones into the staging table; duplicates of the key
+    and the checks that span rows are reported last."""
+    spec.prepare()
+    _create_stage(cursor, spec)
+    columns = ", ".join(spec.stage_columns)
+    types = _stage_types(cursor)
+    with cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
+        copy.set_types(types)
+        duplicates = _read(spec, path, errors, result, copy, progress)
+    spec.finish(errors.add)
+    if duplicates:
+        _report_duplicates(spec, path, duplicates, errors)
+
+
+def _record(result: ImportResult, *, sha256: str, user_id: int | None) -> ImportRun:
+    """The import in the history of imports (the pages show when data last arrived)."""
+    return ImportRun.objects.create(
+        kind=result.kind,
+        filename=result.filename[:255],
+        sha256=sha256,
+        rows=result.rows,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        imported_by_id=user_id,
+    )
 
 
 def import_runs_latest() -> dict[str, ImportRun]:

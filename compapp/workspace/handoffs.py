@@ -283,42 +283,7 @@ def handoff_propose(
         raise HandoffError("You cannot hand an account to yourself.", "self")
     with transaction.atomic():
         Account.objects.select_for_update().filter(pk=account.pk).first()
-        held = _ae_assignment_of(me, account, today)
-        if held is None:
-            raise HandoffError(
-                f"You do not own {account.name} as its AE; only its AE can hand it off.",
-                "not_owner",
-            )
-        if held.end_date is not None and held.end_date < effective_date:
-            raise HandoffError(
-                f"Your assignment of {account.name} already ends on {held.end_date:%Y-%m-%d}.",
-                "ends",
-            )
-        if effective_date <= held.start_date:
-            raise HandoffError(
-                f"The effective date must be after your assignment started "
-                f"({held.start_date:%Y-%m-%d}).",
-                "before_start",
-            )
-        open_one = (
-            Handoff.objects.filter(account=account, status=Handoff.Status.PROPOSED)
-            .select_related("from_ae")
-            .first()
-        )
-        if open_one is not None:
-            raise HandoffError(_open_message(account, open_one), "open")
-        csm = (
-            Assignment.objects.filter(account=account, role=Role.CSM)
-            .filter(Q(end_date__isnull=True) | Q(end_date__gte=effective_date))
-            .select_related("owner")
-            .first()
-        )
-        if csm is not None:
-            raise HandoffError(
-                f"{account.name} already has a CSM ({csm.owner.name} from "
-                f"{csm.start_date:%Y-%m-%d}); ask a manager to reassign it instead.",
-                "has_csm",
-            )
+        _check_proposable(me, account, today, effective_date)
         handoff = Handoff(
             account=account,
             from_ae=me,
@@ -347,6 +312,48 @@ def handoff_propose(
             changed_by=by_user,
         )
     return handoff
+
+
+def _check_proposable(me: Person, account: Account, today: datetime.date,
+                      effective_date: datetime.date) -> None:
+    """Refuse a hand-off of an account this AE does not hold on the day, that is already
+    being handed off, or that already has a CSM then."""
+    held = _ae_assignment_of(me, account, today)
+    if held is None:
+        raise HandoffError(
+            f"You do not own {account.name} as its AE; only its AE can hand it off.",
+            "not_owner",
+        )
+    if held.end_date is not None and held.end_date < effective_date:
+        raise HandoffError(
+            f"Your assignment of {account.name} already ends on {held.end_date:%Y-%m-%d}.",
+            "ends",
+        )
+    if effective_date <= held.start_date:
+        raise HandoffError(
+            f"The effective date must be after your assignment started "
+            f"({held.start_date:%Y-%m-%d}).",
+            "before_start",
+        )
+    open_one = (
+        Handoff.objects.filter(account=account, status=Handoff.Status.PROPOSED)
+        .select_related("from_ae")
+        .first()
+    )
+    if open_one is not None:
+        raise HandoffError(_open_message(account, open_one), "open")
+    csm = (
+        Assignment.objects.filter(account=account, role=Role.CSM)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=effective_date))
+        .select_related("owner")
+        .first()
+    )
+    if csm is not None:
+        raise HandoffError(
+            f"{account.name} already has a CSM ({csm.owner.name} from "
+            f"{csm.start_date:%Y-%m-%d}); ask a manager to reassign it instead.",
+            "has_csm",
+        )
 
 
 def _open_message(account: Account, handoff: Handoff) -> str:
@@ -381,6 +388,34 @@ def _claim(handoff: Handoff) -> Handoff:
     return locked
 
 
+def _ae_ending(locked: Handoff, ae_rows, day_before: datetime.date) -> Assignment:
+    """The proposing AE's assignment that the hand-off ends the day before its effective
+    date; refused when they do not hold it then or it ends later."""
+    account = locked.account
+    ae = next(
+        (
+            a
+            for a in ae_rows
+            if a.owner_id == locked.from_ae_id
+            and a.start_date <= day_before <= (a.end_date or day_before)
+        ),
+        None,
+    )
+    if ae is None:
+        raise HandoffError(
+            f"{locked.from_ae.name} does not own {account.name} as AE on "
+            f"{day_before:%Y-%m-%d}; send the hand-off back.",
+            "not_owner",
+        )
+    if ae.end_date is not None and ae.end_date > day_before:
+        raise HandoffError(
+            f"{locked.from_ae.name}'s assignment ends on {ae.end_date:%Y-%m-%d}, after the "
+            "effective date; send the hand-off back.",
+            "ends_later",
+        )
+    return ae
+
+
 def handoff_approve(*, handoff: Handoff, by_user, comment: str = "") -> Assignment:
     """Approve: the AE assignment ends the day before the effective date and the CSM's
     starts that day, inherited; the hand-off is marked approved. One transaction: either
@@ -394,27 +429,7 @@ def handoff_approve(*, handoff: Handoff, by_user, comment: str = "") -> Assignme
         ae_rows = _lock(account, Role.AE)
         _lock(account, Role.CSM)
         day_before = effective - datetime.timedelta(days=1)
-        ae = next(
-            (
-                a
-                for a in ae_rows
-                if a.owner_id == locked.from_ae_id
-                and a.start_date <= day_before <= (a.end_date or day_before)
-            ),
-            None,
-        )
-        if ae is None:
-            raise HandoffError(
-                f"{locked.from_ae.name} does not own {account.name} as AE on "
-                f"{day_before:%Y-%m-%d}; send the hand-off back.",
-                "not_owner",
-            )
-        if ae.end_date is not None and ae.end_date > day_before:
-            raise HandoffError(
-                f"{locked.from_ae.name}'s assignment ends on {ae.end_date:%Y-%m-%d}, after the "
-                "effective date; send the hand-off back.",
-                "ends_later",
-            )
+        ae = _ae_ending(locked, ae_rows, day_before)
         before_ae = _assignment_json(ae)
         ae.end_date = day_before
         ae.save(update_fields=["end_date"])

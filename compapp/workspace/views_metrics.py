@@ -85,28 +85,9 @@ def _change(values: list, to_date: list[bool], show) -> str:
     return f"{sign}{show(abs(delta))}"
 
 
-def metrics_page(request):
-    form = MetricsFilterForm(request.GET or None, segments=metrics.segments())
-    on, segment = _as_of(form)
-    m = metrics.metrics_for(on, segment)
-    to_date = [q.to_date for q in m.revenue]
-    labels = [f"{q}{' (to date)' if partial else ''}" for q, partial in zip(
-        m.quarters, to_date, strict=True)]
-    short = [str(q) for q in m.quarters]
-
-    linked = _linked_owners(request.user)
-    pipeline_table = PipelineTable(
-        m.pipeline.rows, stages=m.pipeline.stages, stage_labels=STAGE_LABELS,
-        linked=frozenset(r.owner_id for r in m.pipeline.rows) if linked is None else linked,
-        prefix="pipe-",
-    )
-    leads_table = LeadVolumeTable(m.leads, labels, prefix="leads-")
-    for table, name in ((pipeline_table, "pipeline"), (leads_table, "leads")):
-        export = configure(request, table, filename=f"metrics-{name}-{on}",
-                           per_page=PIPELINE_PAGE_SIZE)
-        if export is not None:
-            return export
-
+def _trend(m, to_date: list[bool]) -> tuple[list[dict], list[str]]:
+    """The trend table's rows (a figure per quarter, with the change over the last complete
+    quarter) and the complete quarters."""
     revenue = [q.revenue for q in m.revenue]
     rates = [d.win_rate for d in m.deals]
     medians = [d.median_days for d in m.deals]
@@ -135,10 +116,17 @@ def metrics_page(request):
         row["cells"] = list(zip(row["values"], row.get("notes") or [""] * len(row["values"]),
                                 strict=True))
     complete = [str(q) for q, partial in zip(m.quarters, to_date, strict=True) if not partial]
+    return trend, complete
 
+
+def _charts(m, short: list[str], to_date: list[bool], owners) -> dict:
+    """The page's charts, from the figures the trend table shows."""
+    revenue = [q.revenue for q in m.revenue]
+    rates = [d.win_rate for d in m.deals]
+    medians = [d.median_days for d in m.deals]
+    pipeline = [value for _q, _day, value in m.pipeline.trend]
     stage_tones = {"lead": 6, "demo": 1, "proposal": 0, metrics.CLOSED_LATER: "muted"}
-    owners = m.pipeline.rows[:15]  # the chart shows the largest; the table has everyone
-    charts = {
+    return {
         "revenue": chart("bar", short, [series(
             f"Revenue from the {m.revenue_segment} segment", revenue,
             points=["muted" if p else "accent" for p in to_date])],
@@ -157,6 +145,33 @@ def metrics_page(request):
                    tone=stage_tones.get(stage, 0), stack="pipeline")
             for stage in m.pipeline.stages], y="money", stacked=True, horizontal=True),
     }
+
+
+def metrics_page(request):
+    form = MetricsFilterForm(request.GET or None, segments=metrics.segments())
+    on, segment = _as_of(form)
+    m = metrics.metrics_for(on, segment)
+    to_date = [q.to_date for q in m.revenue]
+    labels = [f"{q}{' (to date)' if partial else ''}" for q, partial in zip(
+        m.quarters, to_date, strict=True)]
+    short = [str(q) for q in m.quarters]
+
+    linked = _linked_owners(request.user)
+    pipeline_table = PipelineTable(
+        m.pipeline.rows, stages=m.pipeline.stages, stage_labels=STAGE_LABELS,
+        linked=frozenset(r.owner_id for r in m.pipeline.rows) if linked is None else linked,
+        prefix="pipe-",
+    )
+    leads_table = LeadVolumeTable(m.leads, labels, prefix="leads-")
+    for table, name in ((pipeline_table, "pipeline"), (leads_table, "leads")):
+        export = configure(request, table, filename=f"metrics-{name}-{on}",
+                           per_page=PIPELINE_PAGE_SIZE)
+        if export is not None:
+            return export
+
+    trend, complete = _trend(m, to_date)
+    owners = m.pipeline.rows[:15]  # the chart shows the largest; the table has everyone
+    charts = _charts(m, short, to_date, owners)
     context = {
         "form": form,
         "m": m,

@@ -28,6 +28,7 @@ from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.quarters import Quarter
 from accounts.services import ReassignError
 from accounts.tables import MoneyColumn
+from compapp.workspace import balance as book_balance
 from compapp.workspace import handoffs, standups
 from compapp.workspace.forms import (
     FeatureRequestFilterForm,
@@ -231,11 +232,11 @@ def balance(request):
     """Managers' monthly review: every book against its role's size, with suggested moves."""
     require_role(request.user, "manager")
     on = _as_of(request)
-    rows = standups.balance_rows(request.user, on)
+    rows = book_balance.balance_rows(request.user, on)
     context = {
         "on": on,
         "rows": rows,
-        "suggestions": standups.balance_suggestions(rows),
+        "suggestions": book_balance.balance_suggestions(rows),
         "ae_cap": settings.AE_BOOK_CAP,
     }
     return render(request, "team/balance.html", context)

@@ -1,8 +1,14 @@
 import os
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compapp.imports import KINDS, import_csv
+from compapp.imports import DATABASE_LOST, KINDS, import_csv
+
+LOST_MESSAGE = (
+    "import_csv: the database connection was lost during the import; nothing was imported. "
+    "Run the same command again."
+)
 
 
 class Command(BaseCommand):
@@ -25,7 +31,14 @@ class Command(BaseCommand):
         def progress(rows):
             self.stderr.write(f"{rows:,} rows checked")
 
-        result = import_csv(kind, file, dry_run=dry_run, progress=progress)
+        try:
+            result = import_csv(kind, file, dry_run=dry_run, progress=progress)
+        except DATABASE_LOST:
+            if options["traceback"] or options["verbosity"] >= 3:
+                raise
+            # The import is one transaction: a connection lost before its end wrote nothing.
+            self.stderr.write(LOST_MESSAGE)
+            sys.exit(1)
         if result.errors:
             for error in result.errors:
                 self.stdout.write(error)

@@ -23,10 +23,11 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         try:
-            run, snapshots = quarter_recompute_sync(quarter=q, as_of=day)
+            run, snapshots, resumed = quarter_recompute_sync(quarter=q, as_of=day)
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
         state = "final" if q.is_final(day) else "projected"
+        how = f"resumed stalled run {run.id}, done" if resumed else f"run {run.id}"
         self.stdout.write(
-            f"{q} as of {day} ({state}): {len(snapshots)} people recomputed (run {run.id})."
+            f"{q} as of {day} ({state}): {len(snapshots)} people recomputed ({how})."
         )
