@@ -33,10 +33,6 @@ def as_of(request) -> datetime.date:
         return timezone.localdate()
 
 
-
-
-
-
 def account_detail(request, account_id):
     account = selectors.get_account_for_user(request.user, account_id)
     on = as_of(request)

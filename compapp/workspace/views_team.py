@@ -28,6 +28,7 @@ from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.quarters import Quarter
 from accounts.services import ReassignError
 from accounts.tables import MoneyColumn
+from accounts.views import as_of
 from compapp.workspace import balance as book_balance
 from compapp.workspace import handoffs, standups
 from compapp.workspace.forms import (
@@ -41,14 +42,6 @@ from compapp.workspace.forms import (
 
 STANDUP_ROLES = ("manager", "finance", "revops")
 REQUESTS_PAGE_SIZE = 50
-
-
-def _as_of(request) -> datetime.date:
-    """The day a page looks at: `?on=YYYY-MM-DD`, else today (UTC)."""
-    try:
-        return datetime.date.fromisoformat(request.GET.get("on", ""))
-    except ValueError:
-        return timezone.localdate()
 
 
 # --- hand-offs ---------------------------------------------------------------------------
@@ -184,7 +177,7 @@ def standup_sales(request, region):
     region = standups.region_from_slug(region)
     if region is None:
         raise Http404("No such region")
-    on = _as_of(request)
+    on = as_of(request)
     if request.method == "POST":
         require_role(request.user, "manager")
         try:
@@ -215,7 +208,7 @@ def standup_sales(request, region):
 def standup_cs(request):
     """The CS and onboarding stand-up: everyone's accounts at risk."""
     require_role(request.user, *STANDUP_ROLES)
-    on = _as_of(request)
+    on = as_of(request)
     people = standups.cs_standup(request.user, on)
     context = {
         "on": on,
@@ -231,7 +224,7 @@ def standup_cs(request):
 def balance(request):
     """Managers' monthly review: every book against its role's size, with suggested moves."""
     require_role(request.user, "manager")
-    on = _as_of(request)
+    on = as_of(request)
     rows = book_balance.balance_rows(request.user, on)
     context = {
         "on": on,
@@ -325,7 +318,7 @@ def feature_request_list(request):
     """Requests across the accounts a manager (or RevOps) may see, by the ARR of the
     accounts asking."""
     require_role(request.user, "manager", "revops")
-    on = _as_of(request)
+    on = as_of(request)
     form = FeatureRequestFilterForm(request.GET or None)
     requests = feature_requests.visible_requests(request.user)
     if form.is_valid():

@@ -9,6 +9,7 @@ waits (payable); a ramp's guarantee tops the commission up to the target pay of 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from accounts.arr import baseline_months
@@ -52,7 +53,7 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
     final = quarter.is_final(as_of)
     day = book_day(quarter, person, as_of)
     tp = quarterly_target_pay(quarter, person)
-    default_rate = tp / quota if quota else ZERO
+    default_rate = Rate(tp, quota) if quota else Rate(ZERO)
     rates = {bucket: _rate(terms, bucket, default_rate) for bucket in BUCKETS_AE}
     deal_lines = _deal_lines(deals, rates, final, as_of)
     account_lines = [_account_line(account, quarter, as_of, day, terms, rates["monthly"])
@@ -63,7 +64,7 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
     unpaid_commission = sum((d.commission - d.payable for d in deal_lines
                              if d.kind != "monthly"), ZERO)
 
-    commissions = {b: rates[b] * bucket_arr[b] for b in BUCKETS_AE}
+    commissions = {b: rates[b].of(bucket_arr[b]) for b in BUCKETS_AE}
     commission = sum(commissions.values(), ZERO)
     arr_added = sum(bucket_arr.values(), ZERO) - churn
     metric = arr_added / quota if quota else None
@@ -84,15 +85,32 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
         notes=tuple(_notes(quarter, as_of, final, terms, person, deals, quota, g)),
         figures={"quota": quota, "bucket_arr": bucket_arr, "churn": churn,
                  "arr_added": arr_added, "commission": commission,
-                 "unpaid_commission": unpaid_commission, "default_rate": default_rate,
+                 "unpaid_commission": unpaid_commission, "default_rate": default_rate.value,
                  "guarantee_share": g, "book_day": day},
     )
 
 
-def _rate(terms: PlanTerms, bucket: str, default_rate: Decimal) -> Decimal:
+@dataclass(frozen=True)
+class Rate:
+    """A commission rate kept as the fraction it is (target pay / quota), so that a
+    commission is target pay x ARR / quota, multiplied before it is divided: no digit of
+    the rate is lost before the one rounding of the line."""
+
+    numerator: Decimal
+    denominator: Decimal = ONE
+
+    @property
+    def value(self) -> Decimal:
+        return self.numerator / self.denominator
+
+    def of(self, amount: Decimal) -> Decimal:
+        return self.numerator * amount / self.denominator
+
+
+def _rate(terms: PlanTerms, bucket: str, default_rate: Rate) -> Rate:
     """The plan's rate for the bucket, or target pay / quota."""
     value = terms.rates.get(bucket) if terms.rates else None
-    return Decimal(value) if value is not None else default_rate
+    return Rate(Decimal(value)) if value is not None else default_rate
 
 
 # ---------------------------------------------------------------------------------------
@@ -112,14 +130,14 @@ def _deal_lines(deals, rates, final, as_of) -> list[DealLine]:
             continue
         bucket = deal.kind
         rate = rates[bucket]
-        commission = rate * deal.arr
+        commission = rate.of(deal.arr)
         denominator = max(deal.contract_invoiced, deal.arr)
         paid_share = min(ONE, deal.contract_paid / denominator) if denominator > 0 else ZERO
         payable = commission * paid_share
         when = "the cutoff" if final else str(as_of)
         lines.append(DealLine(
             deal.external_id, deal.account_external_id, deal.kind, bucket, deal.arr,
-            rate, commission, paid_share, payable, deal.closed_on,
+            rate.value, commission, paid_share, payable, deal.closed_on,
             f"closed {deal.closed_on}; {dollars(deal.contract_paid)} of its contract invoices "
             f"paid by {when}: {to_ratio(paid_share * 100):.2f}% payable now"))
     return lines
@@ -196,7 +214,7 @@ def _monthly_line(account, fields, stint, quarter, as_of, grace, monthly_rate) -
         reason="added_mid_quarter" if stint.start > quarter.start else "monthly",
         baseline_arr=base, baseline_months=tuple(f"{m:%Y-%m}" for m in months),
         end_arr=end.arr, unpaid=end.unpaid, bucket="monthly",
-        contribution=monthly_rate * change,
+        contribution=monthly_rate.of(change),
         why=f"monthly customer: change of ARR {dollars(change)} ({end.how})")
 
 

@@ -4,9 +4,7 @@ in builders.py."""
 
 import pytest
 
-from accounts.arr import baseline_months
 from accounts.money import to_cents
-from accounts.quarters import month_is_complete
 from payouts.rules.common import (
     end_arr,
     guarantee_share,
@@ -14,7 +12,7 @@ from payouts.rules.common import (
     quarterly_target_pay,
 )
 from payouts.rules.inputs import MonthFigure, Stint
-from tests.payouts.rules.builders import AE, CSM, FINAL, Q1, Q2, D, acct, day, person, rev, ym
+from tests.payouts.rules.builders import AE, CSM, FINAL, Q1, Q2, D, acct, day, person, rev
 
 # =======================================================================================
 # SPEC 3: time and revenue
@@ -51,33 +49,6 @@ class TestQuarterlyTargetPay:
     def test_nobody_is_paid_for_a_quarter_outside_their_employment(self):
         assert quarterly_target_pay(Q2, person("2025-07-01")) == 0  # starts after it
         assert quarterly_target_pay(Q2, person(end="2025-03-31")) == 0  # left before it
-
-
-class TestBaselineMonths:
-    def test_are_the_three_months_before_the_quarters_first_month(self):
-        assert baseline_months(Q2, day("2024-01-01")) == (ym("2025-01"), ym("2025-02"),
-                                                          ym("2025-03"))
-        assert baseline_months(Q2, day("2025-04-01")) == (ym("2025-01"), ym("2025-02"),
-                                                          ym("2025-03"))
-
-    def test_for_a_mid_quarter_add_are_the_three_months_before_the_assignment_month(self):
-        # assignment began 10 May: the three months before May are Feb, Mar, Apr
-        assert baseline_months(Q2, day("2025-05-10")) == (ym("2025-02"), ym("2025-03"),
-                                                          ym("2025-04"))
-        # began 10 April (after the first day, but in the first month): Jan, Feb, Mar
-        assert baseline_months(Q2, day("2025-04-10")) == (ym("2025-01"), ym("2025-02"),
-                                                          ym("2025-03"))
-        # Q1: began 3 January -> Oct, Nov, Dec of the year before
-        assert baseline_months(Q1, day("2025-01-03")) == (ym("2024-10"), ym("2024-11"),
-                                                          ym("2024-12"))
-
-
-class TestMonthIsComplete:
-    def test_a_month_is_complete_when_its_last_day_is_before_as_of(self):
-        assert not month_is_complete(ym("2025-04"), day("2025-04-30"))  # last day = as_of
-        assert month_is_complete(ym("2025-04"), day("2025-05-01"))
-        assert not month_is_complete(ym("2025-04"), day("2025-04-15"))
-        assert month_is_complete(ym("2025-02"), day("2025-03-01"))  # 28 Feb < 1 Mar
 
 
 class TestEndArr:

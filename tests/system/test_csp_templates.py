@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.test_book_pages import books  # noqa: F401 - fixture
+from tests.compapp.test_book_pages import books  # noqa: F401 - fixture
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 PYTHON = sorted(p for d in ("accounts", "payouts", "compapp") for p in (ROOT / d).rglob("*.py")
                 if "migrations" not in p.parts)

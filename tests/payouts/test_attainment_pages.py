@@ -15,8 +15,8 @@ from accounts.models import Deal, Invoice
 from compapp.celery import app
 from payouts.models import AttainmentSnapshot, PersonPlan, QuotaAmendment, RecomputeRun
 from tests.conftest import assign, invoice, make_account
-from tests.test_recompute import alice_book  # noqa: F401  (the CSM book worked by hand)
-from tests.test_risk import risky_book  # noqa: F401
+from tests.payouts.test_recompute import alice_book  # noqa: F401  (the CSM book worked by hand)
+from tests.payouts.test_risk import risky_book  # noqa: F401
 
 D = datetime.date
 

@@ -24,9 +24,9 @@ from accounts.models import Assignment, Handoff
 from accounts.quarters import Quarter
 from payouts.models import Payout
 from payouts.services import quarter_close
+from tests.compapp.test_metrics import world  # noqa: F401 - fixture
 from tests.conftest import assign, invoice, make_account
-from tests.test_metrics import world  # noqa: F401 - fixture
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

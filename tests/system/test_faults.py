@@ -46,7 +46,7 @@ from payouts import rules, selectors, services, tasks
 from payouts.models import AttainmentSnapshot, RecomputeRun
 from tests.conftest import assign, invoice, make_account
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUARTER, AS_OF = "2025Q2", "2025-07-14"
 BROKER = os.environ.get("FAULTS_REDIS_URL") or settings.REDIS_URL.rsplit("/", 1)[0] + "/14"
 

@@ -17,7 +17,7 @@ from payouts.services import (
     payout_mark_paid,
     payout_reject,
 )
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
 

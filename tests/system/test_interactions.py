@@ -18,7 +18,7 @@ from payouts.finance import inquiry_raise
 from payouts.models import Inquiry, Payout, RecomputeRun
 from payouts.services import quarter_close
 from tests.conftest import assign, make_account
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
 HX = {"HTTP_HX_REQUEST": "true"}

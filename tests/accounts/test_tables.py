@@ -12,9 +12,9 @@ from django.urls import reverse
 from accounts.display.tables import export_cell
 from accounts.quarters import Quarter
 from payouts.services import quarter_close
+from tests.compapp.test_book_pages import LAST, MONTHS, books  # noqa: F401 - fixture
 from tests.conftest import assign, invoice, make_account
-from tests.test_book_pages import LAST, MONTHS, books  # noqa: F401 - fixture
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 A_REAL_SECRET_KEY = "k3V9-q2Lr8xWz0pTn6sYb4HcJ1fGm7dQa5uEi-oR8vXl2NyPw9ZtBs3KjU6hCgMe0"
 
 

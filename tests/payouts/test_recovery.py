@@ -2,7 +2,7 @@
 (not after the broker's one-hour visibility timeout); an import that loses its database
 says so in one line.
 
-The worker tests use the real workers of tests/test_faults.py (separate processes, real
+The worker tests use the real workers of tests/system/test_faults.py (separate processes, real
 Redis and PostgreSQL), on the tests' own Redis database so that this process asks the very
 workers that hold the tasks, and with the threads pool so that a worker busy with a task
 still answers "which tasks do you hold?" as a deployed (prefork) worker does.
@@ -25,12 +25,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-import tests.test_faults as faults
+import tests.system.test_faults as faults
 from accounts.models import Account, ImportRun
 from accounts.quarters import Quarter
 from payouts import selectors, services, tasks
 from payouts.models import AttainmentSnapshot, RecomputeRun
-from tests.test_faults import (
+from tests.system.test_faults import (
     AS_OF,
     QUARTER,
     ROOT,

@@ -25,7 +25,7 @@ from payouts.models import (
 )
 from payouts.services import PayoutError, payout_adjust, payout_approve, quarter_close
 from tests.conftest import make_person, make_user
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
 Q2 = Quarter.parse("2025Q2")

@@ -40,7 +40,7 @@ from compapp.imports import KINDS, import_csv
 from payouts.models import Payout, PersonPlan
 from payouts.services import payout_approve, quarter_close
 from tests.conftest import make_account
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
 EXAMPLES = settings(

@@ -16,7 +16,7 @@ from compapp.workspace import audit
 from payouts.models import Payout, PayoutEvent
 from payouts.services import PayoutError, payout_approve, quarter_close
 from tests.conftest import assign, make_account, make_person, make_user
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
 EFFECTIVE = D(2025, 5, 1)

@@ -16,7 +16,7 @@ from compapp.workspace import audit
 from payouts.models import Payout, PayoutLine
 from payouts.services import quarter_close
 from tests.conftest import assign, make_account
-from tests.test_recompute import alice_book  # noqa: F401 - fixture
+from tests.payouts.test_recompute import alice_book  # noqa: F401 - fixture
 
 D = datetime.date
 
