@@ -116,7 +116,7 @@ def build_established_accounts(draft: CompanyDraft):
             # Some annual customers started monthly and converted before the last
             # two quarters.
             # (An AE's first three accounts stay annual from the start: see
-            # plan_sales_events.)
+            # compapp.demo.deals.plan_sales_events.)
             convertible = category != "selfserve" and not (category == "ae" and index % 9 < 3)
             if not account.starts_monthly and convertible and rng.random() < 0.3:
                 first = add_months(month_start(start), 4)
