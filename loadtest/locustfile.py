@@ -43,7 +43,7 @@ def _demo_logins() -> dict[str, list[str]]:
     import django
 
     django.setup()
-    from compapp.demo.company import EMAIL_DOMAIN, GROUP_OF_ROLE, PEOPLE
+    from compapp.demo.people import EMAIL_DOMAIN, GROUP_OF_ROLE, PEOPLE
 
     logins: dict[str, list[str]] = {}
     for first, last, role, _team, _region, profile in PEOPLE:

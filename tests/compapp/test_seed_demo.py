@@ -20,7 +20,8 @@ from accounts.models import (
     Usage,
 )
 from accounts.quarters import Quarter, add_months, first_months_end
-from compapp.demo.company import EMAIL_DOMAIN, demo_build
+from compapp.demo.builder import demo_build
+from compapp.demo.people import EMAIL_DOMAIN
 from payouts.models import PersonPlan
 
 TODAY = datetime.date(2025, 5, 20)

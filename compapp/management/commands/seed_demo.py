@@ -5,14 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.quarters import Quarter, add_months, month_start
-from compapp.demo.company import (
-    HISTORY_MONTHS,
-    DemoConflict,
-    SeedResult,
-    demo_build,
-    demo_logins,
-    demo_seed,
-)
+from compapp.demo.builder import demo_build
+from compapp.demo.draft import HISTORY_MONTHS
+from compapp.demo.logins import demo_logins
+from compapp.demo.seeding import DemoConflict, SeedResult, demo_seed
 
 
 def _date(text):
