@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.display.tables import spreadsheet_safe
 from accounts.models import Invoice, Person
 from accounts.quarters import Quarter
 from payouts import rules, selectors
@@ -465,35 +464,6 @@ def payout_adjust(*, payout_id, user, amount: Decimal, reason: str):
             payout=payout, amount=rules.to_cents(Decimal(amount)), reason=reason,
             created_by=user,
         )
-
-
-EXPORT_COLUMNS = ["email", "employee_id", "name", "quarter", "plan", "plan_version", "bucket",
-                  "amount", "status", "approved_by", "approved_at", "payout_date"]
-
-
-def payouts_export_rows(quarter: Quarter) -> list[list[str]]:
-    """The payroll CSV of the data contract: approved and paid payouts only."""
-    payouts = (
-        Payout.objects.filter(quarter=str(quarter), status__in=LOCKED_STATUSES)
-        .select_related("person", "plan_version", "approved_by")
-        .prefetch_related("lines", "adjustments")
-        .order_by("person__email")
-    )
-    rows = []
-    for p in payouts:
-        base = [p.person.email, p.person.employee_id, p.person.name, p.quarter,
-                p.plan_version.plan, p.plan_version.version]
-        tail = [p.status, p.approved_by.email or p.approved_by.username,
-                p.approved_at.isoformat(timespec="seconds"), p.payout_date.isoformat()]
-        total = Decimal("0.00")
-        for line in p.lines.all():
-            rows.append([*base, line.bucket, f"{line.amount:.2f}", *tail])
-            total += line.amount
-        for adj in p.adjustments.all():
-            rows.append([*base, "adjustment", f"{adj.amount:.2f}", *tail])
-            total += adj.amount
-        rows.append([*base, "total", f"{total:.2f}", *tail])
-    return [[spreadsheet_safe(c) for c in row] for row in rows]
 
 
 def people_affected_by_accounts(account_ids, quarter: Quarter) -> list:

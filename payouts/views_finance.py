@@ -22,6 +22,7 @@ from accounts.quarters import Quarter
 from payouts import finance, services
 from payouts.accrual import accruals
 from payouts.finance import PayoutError
+from payouts.finance import export as payroll
 from payouts.models import Inquiry, Payout, ProposedAdjustment
 from payouts.tables_finance import PlanAcceptanceTable, QueueFilter, QueueTable
 
@@ -169,8 +170,8 @@ def export_csv(request, quarter):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="payouts-{quarter}.csv"'
     writer = csv.writer(response, lineterminator="\n")
-    writer.writerow(services.EXPORT_COLUMNS)
-    writer.writerows(services.payouts_export_rows(quarter))
+    writer.writerow(payroll.EXPORT_COLUMNS)
+    writer.writerows(payroll.payouts_export_rows(quarter))
     return response
 
 

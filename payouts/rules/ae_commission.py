@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from fractions import Fraction
 
 from accounts.arr import baseline_months
 from accounts.money import ONE, ZERO, dollars, to_cents, to_ratio
@@ -21,6 +22,8 @@ from payouts.rules.common import (
     baseline_arr,
     book_day,
     end_arr,
+    guarantee_days,
+    guaranteed_pay,
     in_grace,
     payout_lines,
     plan_guarantee_share,
@@ -72,8 +75,13 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
     fraction = max(ZERO, commission) / tp if tp > 0 else ZERO
     paid_fraction = with_guarantee(fraction, g)
     ramp = (paid_fraction - fraction) * tp
+    guaranteed = None
+    if ramp:
+        earned = sum((rates[b].exactly_of(bucket_arr[b]) for b in BUCKETS_AE), Fraction(0))
+        share = guarantee_days(quarter, person, terms.guarantee_months)
+        guaranteed = guaranteed_pay(earned, share, tp)
     lines_out, amount, payable = _lines_and_payable(
-        commissions, commission, unpaid_commission, paid_fraction, ramp, g, tp)
+        commissions, commission, unpaid_commission, guaranteed, g, tp)
     return Result(
         plan=terms.plan, plan_version=terms.version, quarter=str(quarter), as_of=as_of,
         final=final, metric=metric, bonus_fraction=paid_fraction, amount=amount,
@@ -105,6 +113,9 @@ class Rate:
 
     def of(self, amount: Decimal) -> Decimal:
         return self.numerator * amount / self.denominator
+
+    def exactly_of(self, amount: Decimal) -> Fraction:
+        return Fraction(self.numerator) * Fraction(amount) / Fraction(self.denominator)
 
 
 def _rate(terms: PlanTerms, bucket: str, default_rate: Rate) -> Rate:
@@ -222,22 +233,24 @@ def _monthly_line(account, fields, stint, quarter, as_of, grace, monthly_rate) -
 # Payout lines, payable, explanation
 
 
-def _lines_and_payable(commissions, commission, unpaid_commission, paid_fraction, ramp, g, tp):
+def _lines_and_payable(commissions, commission, unpaid_commission, guaranteed, g, tp):
     """The payout lines (one a bucket, a floor at zero, the guarantee's top-up), the amount
     they add up to, and the part of it payable now."""
     lines = payout_lines(commissions)
     below_zero = sum(lines.values(), ZERO)
     if below_zero < 0:  # a negative total is paid as 0, to the cent
         lines["floor_at_zero"] = -below_zero
-    if ramp:
+    if guaranteed is not None:
         # The guarantee decides the amount: it is the guaranteed figure rounded once, and the
-        # top-up line takes what the rounded bucket lines leave (issue: no stray cent).
-        top_up = to_cents(paid_fraction * tp) - sum(lines.values(), ZERO)
+        # top-up line takes what the rounded bucket lines leave (no stray cent).
+        top_up = guaranteed - sum(lines.values(), ZERO)
         if top_up > 0:
             lines["guarantee"] = top_up
     amount = amount_of(lines)
     # Payable now: the same figure with the commission on the unpaid share of the quarter's
     # annual deals left out (data contract); the ramp's guaranteed pay does not wait.
+    if unpaid_commission == 0:
+        return lines, amount, amount  # nothing waits for a customer's invoice
     held = max(ZERO, commission - unpaid_commission)
     held_fraction = with_guarantee(held / tp if tp > 0 else ZERO, g)
     payable = min(amount, max(ZERO, to_cents(held_fraction * tp)))

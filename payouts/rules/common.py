@@ -8,6 +8,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from accounts.arr import arr, projection_months
 from accounts.money import CENT, ONE, ZERO, to_cents
@@ -47,20 +48,36 @@ def quarterly_target_pay(quarter: Quarter, person: PersonInput) -> Decimal:
     return person.ote * person.variable_share / 4 * share
 
 
-def guarantee_share(quarter: Quarter, person: PersonInput, months: int) -> Decimal:
-    """g: the share of the person's employed days of the quarter inside their first months."""
+def guarantee_days(quarter: Quarter, person: PersonInput, months: int) -> Fraction:
+    """g as the exact fraction it is: the person's employed days of the quarter inside their
+    first months, over their employed days of the quarter (0 when not employed)."""
     first, last = employed_days(quarter, person)
     employed = _days(first, last)
     if employed == 0:
-        return ZERO
+        return Fraction(0)
     window_end = first_months_end(person.start_date, months)
-    inside = _days(max(first, person.start_date), min(last, window_end))
-    return Decimal(inside) / Decimal(employed)
+    return Fraction(_days(max(first, person.start_date), min(last, window_end)), employed)
+
+
+def guarantee_share(quarter: Quarter, person: PersonInput, months: int) -> Decimal:
+    """g: the share of the person's employed days of the quarter inside their first months."""
+    share = guarantee_days(quarter, person, months)
+    return Decimal(share.numerator) / Decimal(share.denominator) if share else ZERO
 
 
 def plan_guarantee_share(terms: PlanTerms, quarter: Quarter, person: PersonInput) -> Decimal:
     """g under the plan's terms: 0 for a plan without a guarantee."""
     return guarantee_share(quarter, person, terms.guarantee_months) if terms.guarantee else ZERO
+
+
+def guaranteed_pay(earned: Fraction, share: Fraction, tp: Decimal) -> Decimal:
+    """The pay a guarantee decides, rounded once from its exact value: what was earned (at
+    least 0) plus the guaranteed share of the rest of target pay, earned + g x (tp - earned),
+    for earnings below target pay. Kept exact so that a figure ending in half a cent rounds
+    up, as the one rounding says."""
+    earned = max(Fraction(0), earned)
+    exact = earned + share * (Fraction(tp) - earned)
+    return to_cents(Decimal(exact.numerator) / Decimal(exact.denominator))
 
 
 # ---------------------------------------------------------------------------------------

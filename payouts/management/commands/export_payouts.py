@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.quarters import Quarter
-from payouts.services import EXPORT_COLUMNS, payouts_export_rows
+from payouts.finance.export import EXPORT_COLUMNS, payouts_export_rows
 
 
 class Command(BaseCommand):

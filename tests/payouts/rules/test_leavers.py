@@ -4,12 +4,14 @@ conventions of builders.py (2025Q2 of 91 days unless a test says otherwise)."""
 
 import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts.quarters import Quarter
 from payouts.rules import MonthFigure, to_cents
+from payouts.rules.common import guarantee_days
 from tests.payouts.rules.builders import (
     FINAL,
     Q2,
@@ -145,6 +147,11 @@ class TestGuaranteeRoundsOnce:
         assert r.lines == {"retention_bonus": D("3086.42")}
 
 
+def exact_cents(value: Fraction) -> Decimal:
+    """An exact figure rounded once, half-up to the cent."""
+    return to_cents(Decimal(value.numerator) / Decimal(value.denominator))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ote=st.decimals(min_value=20000, max_value=400000, places=2),
@@ -159,6 +166,10 @@ class TestGuaranteeRoundsOnce:
 # 660,396.625, half-up 660,396.63 (a rate divided first, 3.8856..., lost the last cent).
 @example(ote=D("52831.73"), start=day("2025-03-31"), arrs=[169958], monthly=[],
          quota=D("1699.58"), paid_share="0")
+# Ramp for 44 of 91 days: the guaranteed pay is exactly 9,331.885, half-up 9,331.89 (a
+# fraction paid, divided and multiplied back, lost the last cent).
+@example(ote=D("146215.87"), start=day("2025-02-15"), arrs=[7662], monthly=[],
+         quota=D("146215.87"), paid_share="0")
 def test_a_guarantee_that_decides_the_amount_pays_it_rounded_once(ote, start, arrs, monthly,
                                                                    quota, paid_share):
     who = person(start, ote=str(ote), share="0.5")
@@ -170,11 +181,18 @@ def test_a_guarantee_that_decides_the_amount_pays_it_rounded_once(ote, start, ar
     fraction = r.figures["commission"] / r.target_pay
     commission_lines = {b: v for b, v in r.lines.items() if b not in ("guarantee",
                                                                        "floor_at_zero")}
+    tp, q = Fraction(r.target_pay), Fraction(quota) if quota else None
     for bucket, value in commission_lines.items():  # each bucket rounded once, no stray cent
-        assert value == to_cents(r.figures["default_rate"] * r.figures["bucket_arr"][bucket])
+        # exactly target pay x ARR / quota, rounded once
+        assert value == exact_cents(tp * Fraction(r.figures["bucket_arr"][bucket]) / q)
     if r.figures["guarantee_share"] > 0 and fraction < 1:
-        # the guarantee decides: the total is round(fraction paid x target pay)
-        assert r.amount == to_cents(r.bonus_fraction * r.target_pay)
+        # the guarantee decides: the total is round(fraction paid x target pay), from the
+        # exact figures: earned + g x (target pay - earned)
+        earned = max(Fraction(0), sum((tp * Fraction(v) / q for v in
+                                       r.figures["bucket_arr"].values()), Fraction(0))
+                     if q else Fraction(0))
+        g = guarantee_days(Q2, who, 3)
+        assert r.amount == exact_cents(earned + g * (tp - earned))
         assert r.lines.get("guarantee", D(0)) > 0
     if r.figures["guarantee_share"] == 1:
         assert r.amount == max(to_cents(r.target_pay), sum(commission_lines.values(), D(0)))
