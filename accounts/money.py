@@ -24,9 +24,7 @@ def to_ratio(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(MICRO, rounding=ROUND_HALF_UP)
 
 
-def dollars(value: Decimal) -> str:
-    """An amount as an explanation prints it: $1,234.57."""
-    return f"${to_cents(value):,.2f}"
+
 
 
 def format_money(value, *, signed: bool = False) -> str:
@@ -40,6 +38,11 @@ def format_money(value, *, signed: bool = False) -> str:
         value = abs(value)  # no "-$0.00"
     sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
     return f"{sign}${abs(value):,.2f}"
+
+
+def dollars(value: Decimal) -> str:
+    """An amount as an explanation prints it: $1,234.57, -$1,234.57 (as every page does)."""
+    return format_money(value)
 
 
 def format_percent(value, places: int = 2, *, signed: bool = False, missing: str = "—") -> str:

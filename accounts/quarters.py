@@ -37,7 +37,8 @@ def month_is_complete(month: datetime.date, as_of: datetime.date) -> bool:
 
 
 def last_complete_month(as_of: datetime.date) -> datetime.date:
-    """First day of the last month whose last day is before `as_of`."""
+    """First day of the last month whose last day is before `as_of` (the month before
+    `as_of`'s own, which `month_is_complete` never counts)."""
     return add_months(as_of.replace(day=1), -1)
 
 

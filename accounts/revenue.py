@@ -19,7 +19,7 @@ from django.db import connection
 from accounts.arr import arr, run_rate_months
 from accounts.models import Account
 from accounts.money import ZERO_CENTS, format_money
-from accounts.quarters import add_months, month_end
+from accounts.quarters import add_months, month_is_complete
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,8 @@ def revenue_by_month(account: Account, on: datetime.date, months: int = 24) -> l
         rev = revenue.get((account.id, month), NO_REVENUE)
         lines.append(
             MonthLine(
-                month, rev.amount, rev.unpaid, rev.source, rev.invoices, month_end(month) < on
+                month, rev.amount, rev.unpaid, rev.source, rev.invoices,
+                month_is_complete(month, on),
             )
         )
     return lines
