@@ -5,9 +5,17 @@ from django import forms
 from accounts.models import AssignmentRole, Person
 
 
+class OwnerChoice(forms.ModelChoiceField):
+    """A person with the book roles they hold, so a manager picks someone who holds the role."""
+
+    def label_from_instance(self, person):
+        held = [AssignmentRole(r).label for r in person.roles if r in AssignmentRole.values]
+        return f"{person.name} ({', '.join(held)})" if held else person.name
+
+
 class ReassignForm(forms.Form):
     role = forms.ChoiceField(choices=AssignmentRole.choices)
-    new_owner = forms.ModelChoiceField(queryset=Person.objects.none(), label="New owner")
+    new_owner = OwnerChoice(queryset=Person.objects.none(), label="New owner")
     effective_date = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The new owner holds the account from this day; the current owner until "
@@ -26,6 +34,14 @@ class ReassignForm(forms.Form):
         super().__init__(*args, **kwargs)
         if team is not None:
             self.fields["new_owner"].queryset = team
+
+    def clean(self):
+        data = super().clean()
+        owner, role = data.get("new_owner"), data.get("role")
+        if owner is not None and role and role not in owner.roles:
+            self.add_error("new_owner", f"{owner.name} does not hold the "
+                                        f"{AssignmentRole(role).label} role.")
+        return data
 
 
 def form_errors(form: forms.Form) -> str:

@@ -12,6 +12,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.changes import record_change
 from accounts.models import (
@@ -23,6 +24,7 @@ from accounts.models import (
     Role,
 )
 from accounts.permissions import person_for_user, roles_of, visible_people
+from accounts.quarters import add_months
 from accounts.selectors import book_sizes
 
 
@@ -65,6 +67,12 @@ def _check_actor(by_user, role: str, new_owner: Person, effective_date: datetime
     if role not in new_owner.roles:
         raise ReassignError(
             f"{new_owner.name} does not hold the {AssignmentRole(role).label} role.", "owner_role"
+        )
+    latest = add_months(timezone.localdate(), 3)
+    if effective_date > latest:
+        raise ReassignError(
+            f"The effective date {effective_date:%Y-%m-%d} is more than a quarter ahead: "
+            f"choose a day up to {latest:%Y-%m-%d}.", "too_far"
         )
     if new_owner.start_date > effective_date or (
         new_owner.end_date is not None and new_owner.end_date < effective_date

@@ -432,6 +432,13 @@ def payout_approve(*, payout_id, user):
                        to="approved", extra=dict(approved_by=user, approved_at=timezone.now()))
 
 
+def payouts_approve(*, payout_ids, user) -> list[Payout]:
+    """Approve several payouts at once, in one transaction, each with the guards of
+    `payout_approve`: if any of them is refused, none is approved."""
+    with transaction.atomic():
+        return [payout_approve(payout_id=payout_id, user=user) for payout_id in payout_ids]
+
+
 def payout_reject(*, payout_id, user, comment):
     if not comment.strip():
         raise PayoutError("A rejection needs a comment saying what to fix.")

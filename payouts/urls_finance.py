@@ -46,6 +46,7 @@ urlpatterns = [
          name="finance_difference_dismiss"),
     path("<fin_quarter:quarter>/", views.queue, name="finance_queue"),
     path("<fin_quarter:quarter>/close/", views.quarter_close, name="finance_quarter_close"),
+    path("<fin_quarter:quarter>/approve/", views.bulk_approve, name="finance_bulk_approve"),
     path("<fin_quarter:quarter>/differences/", views.differences_detect,
          name="finance_differences_detect"),
     path("<fin_quarter:quarter>/statements/email/", views.statements_email,

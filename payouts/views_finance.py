@@ -114,6 +114,7 @@ def queue(request, quarter):
         "pending": totals["pending"],
         "open_inquiries": finance.open_inquiries(quarter),
         "closable": datetime.date.today() > quarter.cutoff,
+        "closed": Payout.objects.filter(quarter=str(quarter)).exists(),
         "accruals": [
             {"row": row, "held_back": finance.money(row.held_back),
              "carried_since": finance.money(row.carried_since),
@@ -124,9 +125,15 @@ def queue(request, quarter):
     return render(request, "finance/queue.html", context)
 
 
-@require_POST
 def quarter_close(request, quarter):
+    """GET: what closing the quarter does, and a button to confirm; POST: close it."""
     require_role(request.user, "finance")
+    if request.method != "POST":
+        return render(request, "finance/close_confirm.html", {
+            "quarter": quarter,
+            "closable": datetime.date.today() > quarter.cutoff,
+            "existing": Payout.objects.filter(quarter=str(quarter)).count(),
+        })
     try:
         created = services.quarter_close(quarter=quarter, user=request.user)
     except PayoutError as exc:
@@ -135,6 +142,35 @@ def quarter_close(request, quarter):
         messages.success(request, f"{quarter} closed: {len(created)} new payout(s) pending "
                                   "approval.")
     return redirect("finance_queue", quarter=quarter)
+
+
+def bulk_approve(request, quarter):
+    """GET: every payout of the quarter pending approval, all selected, with their total;
+    POST with `confirm`: approve the selected ones in one transaction (none if one is
+    refused)."""
+    require_role(request.user, "finance")
+    pending = finance.payouts_with_totals(
+        Payout.objects.filter(quarter=str(quarter), status="pending_approval")
+    ).select_related("person", "plan_version").order_by("person__name", "person__email")
+    if request.method == "POST" and request.POST.get("confirm"):
+        ids = [int(i) for i in request.POST.getlist("payout") if i.isdigit()]
+        chosen = [p.id for p in pending if p.id in set(ids)]
+        if not chosen:
+            messages.error(request, "No payout was selected: nothing was approved.")
+            return redirect("finance_bulk_approve", quarter=quarter)
+        try:
+            approved = services.payouts_approve(payout_ids=chosen, user=request.user)
+        except PayoutError as exc:
+            messages.error(request, f"Nothing was approved: {exc}")
+            return redirect("finance_bulk_approve", quarter=quarter)
+        messages.success(request, f"{len(approved)} payout(s) of {quarter} approved.")
+        return redirect("finance_queue", quarter=quarter)
+    rows = list(pending)
+    return render(request, "finance/approve_confirm.html", {
+        "quarter": quarter,
+        "rows": [{"payout": p, "total": finance.money(p.total_amount)} for p in rows],
+        "total": finance.money(sum((p.total_amount for p in rows), ZERO_CENTS)),
+    })
 
 
 @require_POST

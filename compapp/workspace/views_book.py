@@ -85,7 +85,7 @@ def _reassign_choices(user, person, *, own) -> list | None:
         return None
     if not visible_people(user).filter(id=person.id).exists():
         return None
-    return list(selectors.reassign_team(user).exclude(id=person.id).only("id", "name"))
+    return list(selectors.reassign_team(user).exclude(id=person.id).only("id", "name", "roles"))
 
 
 def team(request):

@@ -332,3 +332,50 @@ def test_the_reassign_form_does_not_offer_people_who_have_left(people, users):
     assert "bob@example.com" not in offered and "alice@example.com" in offered
     assert "bob@example.com" in set(
         reassign_team(users["maria"], on=D(2025, 3, 31)).values_list("email", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_reassignment_more_than_a_quarter_ahead_is_refused_and_changes_nothing(
+    people, users, account
+):
+    from django.utils import timezone
+
+    from accounts.quarters import add_months
+
+    latest = add_months(timezone.localdate(), 3)
+    before = state(account)
+    with pytest.raises(ReassignError) as refused:
+        account_reassign(account=account, role="csm", new_owner=people["bob"],
+                         effective_date=D(2099, 1, 1), reason="planning ahead",
+                         by_user=users["maria"])
+    assert refused.value.code == "too_far"
+    assert str(refused.value) == (
+        f"The effective date 2099-01-01 is more than a quarter ahead: choose a day up to "
+        f"{latest:%Y-%m-%d}."
+    )
+    assert state(account) == before
+    # The last day allowed is accepted.
+    account_reassign(account=account, role="csm", new_owner=people["bob"],
+                     effective_date=latest, reason="planned", by_user=users["maria"])
+    assert Assignment.objects.get(account=account, owner=people["bob"]).start_date == latest
+
+
+@pytest.mark.django_db
+def test_the_owner_list_offers_only_people_who_hold_the_role(people, users, account, client):
+    from django.urls import reverse
+
+    from accounts.forms import ReassignForm
+    from accounts.models import Person
+
+    onboarding = make_person("olga@example.com", roles=["onboarding"], manager=people["maria"])
+    team = Person.objects.filter(id__in=[people["bob"].id, onboarding.id])
+    form = ReassignForm({"role": "csm", "new_owner": onboarding.id,
+                         "effective_date": "2025-05-01", "reason": "x"}, team=team)
+    assert not form.is_valid()
+    assert form.errors["new_owner"] == ["Olga does not hold the CSM role."]
+    assert dict(form.fields["new_owner"].choices)[onboarding.id] == "Olga (Onboarding)"
+    # The row form of a CSM's book lists CSMs only.
+    client.force_login(users["maria"])
+    page = client.get(reverse("person_book", args=[people["alice"].id])).content.decode()
+    assert f'<option value="{people["bob"].id}">Bob</option>' in page
+    assert f'<option value="{onboarding.id}">' not in page

@@ -522,3 +522,67 @@ def test_a_difference_names_the_changed_months_whichever_way_the_inputs_were_sto
     assert notes == ["A-1 2025-06 revenue 1100.00 → 1500.00"]
     assert months == [("A-1", "2025-06-01")]
     assert explain.input_changes(old, old) == ([], [])
+
+
+# --- closing asks first; approving in bulk ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_closing_a_quarter_asks_first_and_the_button_goes_once_it_is_closed(
+    alice_book, users, client_for  # noqa: F811
+):
+    finance_client = client_for("fiona")
+    queue = finance_client.get("/finance/2025Q2/").content.decode()
+    assert 'href="/finance/2025Q2/close/"' in queue and "Close 2025Q2…" in queue
+    confirm = finance_client.get("/finance/2025Q2/close/").content.decode()
+    assert "Close 2025Q2?" in confirm
+    assert "creates one payout per person, <strong>pending approval</strong>" in confirm
+    assert not Payout.objects.exists()  # asking wrote nothing
+    assert finance_client.post("/finance/2025Q2/close/").status_code == 302
+    assert Payout.objects.filter(quarter="2025Q2").count() == 3
+    queue = finance_client.get("/finance/2025Q2/").content.decode()
+    assert "2025Q2 closed" in queue and 'href="/finance/2025Q2/close/"' not in queue
+    again = finance_client.get("/finance/2025Q2/close/").content.decode()
+    assert "3 payout(s) of 2025Q2 exist already" in again
+
+
+@pytest.mark.django_db
+def test_finance_approves_every_pending_payout_at_once_after_seeing_them(
+    closed, users, client_for
+):
+    finance_client = client_for("fiona")
+    page = finance_client.get("/finance/2025Q2/approve/")
+    rows = page.context["rows"]
+    assert [r["payout"].person.email for r in rows] == [
+        "alice@example.com", "bob@example.com", "charlie@example.com"]
+    assert page.context["total"] == "$1,250.00"
+    html = page.content.decode()
+    assert html.count('type="checkbox" name="payout"') == 3 and html.count(" checked>") == 3
+    assert not Payout.objects.filter(status="approved").exists()  # the page wrote nothing
+    ids = [str(r["payout"].id) for r in rows]
+    response = finance_client.post("/finance/2025Q2/approve/", {"payout": ids, "confirm": "yes"})
+    assert response.status_code == 302
+    assert texts(finance_client.get("/finance/2025Q2/")) == ["3 payout(s) of 2025Q2 approved."]
+    assert set(Payout.objects.values_list("status", flat=True)) == {"approved"}
+    assert PayoutEvent.objects.filter(to_status="approved", by=users["fiona"]).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_bulk_approval_with_one_refusal_approves_none(closed, users):
+    from payouts.services import payouts_approve
+
+    alice, bob = payout_of(closed["alice"]), payout_of(closed["bob"])
+    payout_approve(payout_id=bob.id, user=users["fiona"])  # approved meanwhile
+    with pytest.raises(PayoutError, match="approved now; it was not approved"):
+        payouts_approve(payout_ids=[alice.id, bob.id], user=users["fiona"])
+    alice.refresh_from_db()
+    assert alice.status == "pending_approval"
+    assert not PayoutEvent.objects.filter(payout=alice, to_status="approved").exists()
+
+
+@pytest.mark.django_db
+def test_a_bulk_approval_with_nothing_ticked_approves_nothing(closed, client_for):
+    finance_client = client_for("fiona")
+    response = finance_client.post("/finance/2025Q2/approve/", {"confirm": "yes"}, follow=True)
+    assert "No payout was selected: nothing was approved." in texts(response)
+    assert not Payout.objects.filter(status="approved").exists()

@@ -105,7 +105,10 @@ finance_inquiry_resolve       POST    login    403      403      403      403   
 finance_difference_apply      POST    login    403      403      403      403      wrote    403
 finance_difference_dismiss    POST    login    403      403      403      403      wrote    403
 finance_queue                 GET     login    403      403      403      403      200      403
+finance_quarter_close         GET     login    403      403      403      403      200      403
 finance_quarter_close         POST    login    403      403      403      403      redirect 403
+finance_bulk_approve          GET     login    403      403      403      403      200      403
+finance_bulk_approve          POST    login    403      403      403      403      200      403
 finance_differences_detect    POST    login    403      403      403      403      redirect 403
 finance_statements_email      POST    login    403      403      403      403      redirect 403
 finance_export                GET     login    403      403      403      403      200      403
@@ -170,7 +173,10 @@ finance_inquiry_resolve       POST    403      403
 finance_difference_apply      POST    403      403
 finance_difference_dismiss    POST    403      403
 finance_queue                 GET     403      403
+finance_quarter_close         GET     403      403
 finance_quarter_close         POST    403      403
+finance_bulk_approve          GET     403      403
+finance_bulk_approve          POST    403      403
 finance_differences_detect    POST    403      403
 finance_statements_email      POST    403      403
 finance_export                GET     403      403

@@ -194,7 +194,7 @@ def test_a_manager_reassigns_in_place_and_the_new_owner_sees_the_account(
     mark_page(page)
     form = page.locator("form.reassign")
     form.locator("select[name=role]").select_option("csm")
-    form.locator("select[name=new_owner]").select_option(label="Bob")
+    form.locator("select[name=new_owner]").select_option(label="Bob (CSM)")
     form.locator("textarea[name=reason]").fill("Alice's book is full")
     form.locator("button[type=submit]").click()
     result = page.locator("#reassign-result .success")
