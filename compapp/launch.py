@@ -183,7 +183,11 @@ def run() -> int:
     from accounts.quarters import Quarter  # noqa: PLC0415
 
     today = datetime.date.today()
-    for quarter in (Quarter.containing(today).previous(), Quarter.containing(today)):
+    previous = Quarter.containing(today).previous()
+    # The previous quarter as it was projected on its last day (what finance's queue
+    # compares each payout with), then everything as of today.
+    manage("recompute", "--quarter", str(previous), "--as-of", previous.end.isoformat())
+    for quarter in (previous, Quarter.containing(today)):
         manage("recompute", "--quarter", str(quarter), "--as-of", today.isoformat())
     port = free_port(int(os.environ.get("PORT", "8000")))
     url = f"http://127.0.0.1:{port}/"

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from accounts.display.tables import configure
+from accounts.forms import form_errors
 from accounts.money import ZERO_CENTS
 from accounts.permissions import person_for_user, require_role, roles_of, visible_people
 from accounts.quarters import Quarter
@@ -62,10 +63,6 @@ class InquiryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["bucket"].choices = [("", "The statement as a whole")] + [
             (b, b.replace("_", " ")) for b in buckets]
-
-
-def _errors(form) -> str:
-    return "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
 
 
 def _back(request, *default, **kwargs):
@@ -217,7 +214,11 @@ def export_csv(request, quarter):
 
 def payout_review(request, payout_id):
     require_role(request.user, "finance")
-    payout = finance.get_payout_for_finance(request.user, payout_id)
+    return _review(request, finance.get_payout_for_finance(request.user, payout_id))
+
+
+def _review(request, payout, adjust_form=None, status=200):
+    """The payout's page; `adjust_form` keeps what was typed in a refused adjustment."""
     quarter = Quarter.parse(payout.quarter)
     statement = finance.statement_for(payout.person, quarter)
     for inquiry in statement.open_inquiries:
@@ -232,10 +233,10 @@ def payout_review(request, payout_id):
         "total": finance.money(payout.total_amount),
         "next_open": finance.next_open_payout(payout.person, payout.quarter),
         "explanation_url": finance.attainment_url(payout.person_id, quarter),
-        "adjust_form": AdjustmentForm(),
+        "adjust_form": adjust_form or AdjustmentForm(),
         "locked": payout.status in ("approved", "paid"),
     }
-    return render(request, "finance/payout_review.html", context)
+    return render(request, "finance/payout_review.html", context, status=status)
 
 
 def _status_change(request, payout, action):
@@ -254,7 +255,7 @@ def _status_change(request, payout, action):
         return "rejected"
     form = PaidForm(request.POST)
     if not form.is_valid():
-        raise PayoutError(f"Not marked paid. {_errors(form)}")
+        raise PayoutError(f"Not marked paid. {form_errors(form)}")
     services.payout_mark_paid(payout_id=payout.id, user=request.user,
                               paid_on=form.cleaned_data["paid_on"])
     return "marked paid"
@@ -284,19 +285,22 @@ def payout_action(request, payout_id, action):
 
 @require_POST
 def payout_adjust(request, payout_id):
+    """Add an adjustment; a refused one shows the page again with what was typed and the
+    field at fault."""
     require_role(request.user, "finance")
-    payout = get_object_or_404(Payout, id=payout_id)
+    payout = finance.get_payout_for_finance(request.user, payout_id)
     form = AdjustmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Not adjusted. {form_errors(form)}")
+        return _review(request, payout, form, status=400)
     try:
-        if not form.is_valid():
-            raise PayoutError(f"Not adjusted. {_errors(form)}")
         services.payout_adjust(payout_id=payout.id, user=request.user,
                                amount=form.cleaned_data["amount"],
                                reason=form.cleaned_data["reason"])
     except PayoutError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Adjustment added.")
+        messages.error(request, f"Not adjusted. {exc}")
+        return _review(request, payout, form, status=400)
+    messages.success(request, "Adjustment added.")
     return redirect("finance_payout", payout_id=payout.id)
 
 
@@ -308,7 +312,7 @@ def inquiry_resolve(request, inquiry_id):
     adjusted = False
     try:
         if not form.is_valid():
-            raise PayoutError(f"Not answered. {_errors(form)}")
+            raise PayoutError(f"Not answered. {form_errors(form)}")
         data = form.cleaned_data
         resolved = finance.inquiry_resolve(
             inquiry_id=inquiry.id, user=request.user, answer=data["answer"],
@@ -450,7 +454,7 @@ def inquiry_raise(request, person_id, quarter):
     form = InquiryForm(request.POST, buckets=data.buckets)
     try:
         if not form.is_valid():
-            raise PayoutError(f"Not sent. {_errors(form)}")
+            raise PayoutError(f"Not sent. {form_errors(form)}")
         finance.inquiry_raise(payout_id=payout.id, user=request.user,
                               bucket=form.cleaned_data["bucket"], text=form.cleaned_data["text"])
     except PayoutError as exc:

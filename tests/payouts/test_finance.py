@@ -257,6 +257,20 @@ def test_an_adjustment_appears_on_the_reps_statement_with_its_reason(closed, cli
 
 
 @pytest.mark.django_db
+def test_a_refused_adjustment_keeps_what_was_typed_and_names_the_field(closed, client_for):
+    payout = payout_of(closed["alice"])
+    response = client_for("fiona").post(
+        f"/finance/payouts/{payout.id}/adjust/",
+        {"amount": "12,50", "reason": "Refund to Customer A-1, case 42"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Not adjusted. Amount: Enter a number." in texts(response)
+    assert 'value="12,50"' in html  # what was typed is still there
+    assert "Refund to Customer A-1, case 42</textarea>" in html
+    assert not PayoutAdjustment.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_rep_raises_an_inquiry_finance_sees_it_and_resolves_it_with_an_adjustment(
         closed, users, client_for):
     alice = closed["alice"]
