@@ -317,6 +317,21 @@ def get_account_for_user(user, account_id: int) -> Account:
     return account
 
 
+SEARCH_LIMIT = 50
+
+
+def search_accounts(user, text: str) -> list[Account]:
+    """Accounts this user may open whose name or external id contains `text` (any case),
+    exact external ids first, then by name; at most SEARCH_LIMIT."""
+    text = text.strip()
+    if not text:
+        return []
+    found = visible_accounts(user).filter(
+        Q(name__icontains=text) | Q(external_id__icontains=text)
+    ).annotate(exact=Q(external_id__iexact=text))
+    return list(found.order_by("-exact", Lower("name"), "id")[:SEARCH_LIMIT])
+
+
 class AllAccounts:
     """Every account id (what finance and RevOps may open), without reading them."""
 

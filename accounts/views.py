@@ -134,3 +134,14 @@ def _reassign(request, account, form) -> tuple[bool, str]:
 
 def _current(owners, on):
     return [a for a in owners if a.start_date <= on and (a.end_date or on) >= on]
+
+
+def account_search(request):
+    """Find an account by name or external id among those this user may open."""
+    text = request.GET.get("q", "").strip()[:100]
+    found = selectors.search_accounts(request.user, text) if text else []
+    if len(found) == 1 and found[0].external_id.lower() == text.lower():
+        return redirect("account_detail", account_id=found[0].id)
+    return render(request, "accounts/search.html", {
+        "q": text, "found": found, "limit": selectors.SEARCH_LIMIT,
+    })

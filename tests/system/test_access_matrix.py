@@ -78,6 +78,7 @@ home                          GET     login    200      200      200      200   
 team                          GET     login    403      403      200      200      200      200
 person_book                   GET     login    200      404      404      200      200      200
 account_detail                GET     login    200      404      404      200      200      200
+account_search                GET     login    200      200      200      200      200      200
 account_reassign              POST    login    403      403      404      wrote    403      403
 import_upload                 GET     login    403      403      200      200      200      403
 import_upload                 POST    login    403      403      200      200      200      403
@@ -146,6 +147,7 @@ home                          GET     200      200
 team                          GET     403      403
 person_book                   GET     404      404
 account_detail                GET     404      404
+account_search                GET     200      200
 account_reassign              POST    403      403
 import_upload                 GET     403      403
 import_upload                 POST    403      403
