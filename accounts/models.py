@@ -317,6 +317,9 @@ class DealStage(models.TextChoices):
     LOST = "lost", "Lost"
 
 
+OPEN_STAGES = (DealStage.LEAD, DealStage.DEMO, DealStage.PROPOSAL)  # not decided yet
+
+
 class PaymentSchedule(models.TextChoices):
     UPFRONT = "upfront", "Upfront"
     QUARTERLY = "quarterly", "Quarterly"

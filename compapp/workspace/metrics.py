@@ -29,11 +29,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncQuarter
 
-from accounts.models import Account, Deal, DealStage, Lead
+from accounts.models import OPEN_STAGES, Account, Deal, DealStage, Lead
 from accounts.money import ZERO_CENTS
 from accounts.quarters import Quarter
 from accounts.revenue import monthly_revenue
-from compapp.workspace.standups import OPEN_STAGES
 
 TOP_SEGMENT = "20k+"  # "revenue from the $20k+ segment" (SPEC 8)
 QUARTERS_SHOWN = 4

@@ -20,11 +20,11 @@ from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 
 from accounts.models import (
+    OPEN_STAGES,
     PRODUCT_CATALOGUE,
     Account,
     Assignment,
     Deal,
-    DealStage,
     Person,
     Region,
     Role,
@@ -42,7 +42,6 @@ from payouts import risk
 from payouts.models import PersonPlan
 from payouts.selectors import grace_months_of, grace_window, latest_snapshots
 
-OPEN_STAGES = (DealStage.LEAD, DealStage.DEMO, DealStage.PROPOSAL)
 CS_ROLES = (Role.CSM, Role.ONBOARDING)
 
 
