@@ -44,6 +44,13 @@ def _inputs(person, quarter: Quarter, as_of: datetime.date):
     return gathered[0][3] if gathered else None
 
 
+def now(person, quarter: Quarter, as_of: datetime.date) -> rules.Result | None:
+    """The person's figures on the day, as the recompute would find them (None without a
+    plan)."""
+    inputs = _inputs(person, quarter, as_of)
+    return None if inputs is None else rules.compute(inputs)
+
+
 def open_deals(person, quarter: Quarter, as_of: datetime.date,
                arr_of: dict[int, Decimal] | None = None):
     """(the figures now, [DealWhatIf] for each of the person's open deals) on their AE plan;

@@ -75,3 +75,24 @@ def test_a_csm_sees_their_bonus_if_an_account_churned_or_recovered(people):
     # (1.15 - 1) / (1.2 - 1) = 0.75, x 2,500.00 = 1,875.00.
     assert row.if_recovered == Decimal("1875.00")
     assert not AttainmentSnapshot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_what_if_page_shows_an_ae_their_open_deals_and_takes_another_arr(
+    pipeline, users, client_for
+):
+    from django.urls import reverse
+
+    charlie, big = pipeline
+    url = reverse("person_what_if", args=[charlie.id])
+    day = {"on": MID_JUNE.isoformat()}
+    html = client_for("charlie").get(url, day).content.decode()
+    assert "Commission now" in html and "$5,000.00" in html and "40.00%" in html
+    assert "D-BIG" in html and "Expansion annual" in html and "Proposal" in html
+    assert "$7,500.00" in html and "+$2,500.00" in html and "60.00%" in html
+    typed = client_for("charlie").get(url, {**day, f"arr-{big.id}": "36,000"}).content.decode()
+    assert "$14,000.00" in typed and "+$9,000.00" in typed and "112.00%" in typed
+    bad = client_for("charlie").get(url, {**day, f"arr-{big.id}": "lots"}).content.decode()
+    assert "&#x27;lots&#x27; is not an amount: write ARR like 48000 or 48,000.00" in bad
+    assert "$7,500.00" in bad  # the deal's own ARR is used instead
+    assert client_for("alice").get(url).status_code == 404  # not hers to see

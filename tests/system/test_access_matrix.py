@@ -85,6 +85,7 @@ import_upload                 POST    login    403      403      200      200   
 my_attainment                 GET     login    200      200      200      200      200      200
 person_attainment             GET     login    200      404      404      200      200      200
 person_at_risk                GET     login    200      404      404      200      200      200
+person_what_if                GET     login    200      404      404      200      200      200
 recompute                     GET     login    403      403      200      200      200      200
 recompute                     POST    login    403      403      wrote    wrote    wrote    wrote
 recompute_run                 GET     login    403      403      200      200      200      200
@@ -154,6 +155,7 @@ import_upload                 POST    403      403
 my_attainment                 GET     200      200
 person_attainment             GET     404      404
 person_at_risk                GET     404      404
+person_what_if                GET     404      404
 recompute                     GET     403      403
 recompute                     POST    403      403
 recompute_run                 GET     403      403
