@@ -64,6 +64,7 @@ def _book(request, person, *, own):
     if export is not None:
         return export
     size = selectors.book_sizes([person], on)[person.id]
+    last_imports = selectors.last_imports()
     context = {
         "person": person,
         "own": own,
@@ -78,7 +79,8 @@ def _book(request, person, *, own):
         "shown_arr": format_money(sum((row.arr for row in rows), ZERO_CENTS)),
         "shown_count": len(rows),
         "at_risk_count": sum(1 for row in rows if row.risk_reasons),
-        "last_imports": selectors.last_imports(),
+        "imported": [(kind, run) for kind, run in last_imports.items() if run],
+        "not_imported": [kind for kind, run in last_imports.items() if not run],
     }
     return render(request, "accounts/book.html", context)
 

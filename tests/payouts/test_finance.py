@@ -20,6 +20,7 @@ from payouts.models import (
     Payout,
     PayoutAdjustment,
     PayoutEvent,
+    PersonPlan,
     PlanAcceptance,
     ProposedAdjustment,
 )
@@ -350,6 +351,15 @@ def test_my_statements_lists_the_persons_payouts(closed, users, client_for):
 
 
 @pytest.mark.django_db
+def test_my_statements_print_the_quota_as_money(closed, client_for):
+    PersonPlan.objects.update_or_create(person=closed["charlie"], quarter="2025Q2",
+                                        defaults={"plan": "ae_commission",
+                                                  "quota": Decimal("185000")})
+    page = client_for("charlie").get("/finance/statements/").content.decode()
+    assert "$185,000.00" in page and "$185000" not in page
+
+
+@pytest.mark.django_db
 def test_statements_are_emailed_for_approved_payouts_with_their_total(closed, users, client_for):
     alice = payout_of(closed["alice"])
     payout_adjust(payout_id=alice.id, user=users["fiona"], amount=Decimal("-100.50"),
@@ -363,7 +373,7 @@ def test_statements_are_emailed_for_approved_payouts_with_their_total(closed, us
     to_alice = next(m for m in mail.outbox if m.to == ["alice@example.com"])
     assert to_alice.subject == "Your compensation statement for 2025Q2"
     assert "Total: $1,149.50" in to_alice.body
-    assert "retention_bonus: $1,250.00" in to_alice.body
+    assert "Retention bonus: $1,250.00" in to_alice.body
     assert "-$100.50: refund of Customer A-1" in to_alice.body
     assert f"/people/{closed['alice'].id}/attainment/?quarter=2025Q2" in to_alice.body
     assert alice.events.filter(comment="statement emailed to alice@example.com",
