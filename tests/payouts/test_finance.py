@@ -3,7 +3,9 @@ acknowledgements, the payroll download and the differences found after approval.
 
 import csv
 import datetime
+import html
 import io
+import re
 import threading
 from decimal import Decimal
 
@@ -11,6 +13,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 
 from accounts.models import Invoice
 from accounts.quarters import Quarter
@@ -532,3 +535,35 @@ def test_a_difference_names_the_changed_months_whichever_way_the_inputs_were_sto
     assert notes == ["A-1 2025-06 revenue 1100.00 → 1500.00"]
     assert months == [("A-1", "2025-06-01")]
     assert explain.input_changes(old, old) == ([], [])
+
+
+# --- words, not keys ---------------------------------------------------------------------
+
+KEYS = ("pending_approval", "csm_revenue_retention", "ae_commission", "logo_retention",
+        "retention_bonus", "new_annual", "monthly_to_annual")
+
+
+def visible_text(response) -> str:
+    """What a reader sees: the page without its tags (attributes may carry keys)."""
+    page = response.content.decode()
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.mark.django_db
+def test_pay_pages_show_statuses_plans_and_buckets_as_words(closed, users, client_for):
+    alice = payout_of(closed["alice"])
+    payout_adjust(payout_id=alice.id, user=users["fiona"], amount=Decimal("-100.50"),
+                  reason="refund of Customer A-1")
+    client = client_for("fiona")
+    pages = ["/finance/2025Q2/", f"/finance/payouts/{alice.id}/",
+             f"/finance/statements/{closed['alice'].id}/2025Q2/", "/finance/plans/2025Q2/",
+             reverse("payout_history", args=[alice.id]),
+             f"/people/{closed['alice'].id}/attainment/?quarter=2025Q2"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        shown = visible_text(response)
+        assert [key for key in KEYS if key in shown] == [], url
+    statement = visible_text(client.get(f"/finance/statements/{closed['alice'].id}/2025Q2/"))
+    assert "Retention bonus" in statement and "$1,250.00" in statement
