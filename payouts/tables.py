@@ -147,7 +147,7 @@ class DealLineTable(BaseTable):
     bucket = tables.Column(verbose_name="Bucket")
     closed_on = tables.Column(verbose_name="Closed")
     arr = MoneyColumn(verbose_name="ARR")
-    rate = tables.Column(verbose_name="Rate", attrs=NUM)
+    rate = tables.Column(verbose_name="Rate (of ARR)", attrs=NUM)
     commission = TotalColumn(verbose_name="Commission")
     paid_share = tables.Column(verbose_name="Paid share", attrs=NUM)
     payable = TotalColumn(verbose_name="Payable now")
@@ -161,6 +161,10 @@ class DealLineTable(BaseTable):
         return bucket_label(value)
 
     def render_rate(self, value):
+        """The rate as a share of ARR (13.18%); the export keeps its 6 places."""
+        return format_percent(value)
+
+    def value_rate(self, value):
         return f"{to_decimal(value).quantize(Decimal('0.000001'), rounding=ROUND_HALF_UP)}"
 
     def render_paid_share(self, value):

@@ -281,7 +281,19 @@ def _ae_figures(snapshot, quarter, inputs, figures, deal_rows, links) -> dict:
         .order_by("amended_at")
     )
     bucket_arr = figures.get("bucket_arr", {})
+    lines = snapshot.explanation.get("lines", {})
+    explicit = snapshot.plan_version.rates or {}
+    default_rate = to_decimal(figures.get("default_rate")) or ZERO
+    buckets = []
+    for bucket, arr in bucket_arr.items():
+        rate = to_decimal(explicit[bucket]) if bucket in explicit else default_rate
+        buckets.append({
+            "label": bucket_label(bucket), "arr": format_money(arr),
+            "rate": format_percent(rate), "commission": format_money(lines.get(bucket) or 0),
+        })
     return {
+        "buckets": buckets,
+        "why_two": _why_two_percentages(snapshot, figures),
         "deal_table": DealLineTable(deal_rows, prefix="deal-"),
         "quota": format_money(inputs.get("quota")) if inputs.get("quota") else None,
         "amendments": [
@@ -290,11 +302,23 @@ def _ae_figures(snapshot, quarter, inputs, figures, deal_rows, links) -> dict:
             for a in amendments
         ],
         "moves": moves,
-        "bucket_arr": [{"label": bucket_label(b), "arr": format_money(v)}
-                       for b, v in bucket_arr.items()],
         "churn": format_money(figures.get("churn") or 0),
         "arr_added": format_money(figures.get("arr_added") or 0),
     }
+
+
+def _why_two_percentages(snapshot, figures) -> str:
+    """Why an AE's share of target pay and quota attainment differ, in one sentence."""
+    churn = to_decimal(figures.get("churn")) or ZERO
+    commission = to_decimal(figures.get("commission")) or ZERO
+    text = (f"Commission pays each bucket's ARR at its rate: {format_money(commission)}, "
+            f"{format_percent(snapshot.bonus_fraction)} of quarterly target pay. Attainment is "
+            f"the ARR added, {format_money(to_decimal(figures.get('arr_added')) or ZERO)}, over "
+            f"the quota: {format_percent(snapshot.metric, missing='undefined')}.")
+    if churn:
+        text += (f" Churn ({format_money(churn)} of ARR) lowers attainment, not commission: "
+                 "that is why the two percentages differ.")
+    return text
 
 
 def _curve(snapshot, figures) -> Curve | None:

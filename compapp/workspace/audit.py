@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from accounts.models import Account, AssignmentHistory, Person
+from accounts.money import format_money
+from payouts.tables import bucket_label
 
 ACTIONS = {"insert": "created", "update": "changed", "delete": "deleted"}
 # Columns every event has, or that say nothing a reader needs (set once by the database).
@@ -123,6 +126,22 @@ class _Labels:
         return self.names.get((model, pk), f"{model._meta.verbose_name} #{pk}")
 
 
+def _shown(field: models.Field, value) -> str:
+    """A stored value as pages print it: a choice or a pay bucket by its label, money as
+    money."""
+    if field.name == "bucket" and value:
+        return bucket_label(value)
+    choices = dict(field.flatchoices) if field.choices else None
+    if choices is None and isinstance(field, ArrayField) and field.base_field.choices:
+        labels = dict(field.base_field.flatchoices)
+        return ", ".join(str(labels.get(v, v)) for v in value or ())
+    if choices is not None and value in choices:
+        return str(choices[value])
+    if isinstance(field, models.DecimalField) and field.decimal_places == 2 and value is not None:
+        return format_money(value)
+    return _text(value)
+
+
 def _text(value) -> str:
     if value is None:
         return ""
@@ -162,7 +181,7 @@ def _rows(sources: list[_Source]) -> list[HistoryRow]:
             values = {}
             for f in fields:
                 raw = getattr(event, f.attname)
-                values[f.name] = labels(f.related_model, raw) if f.is_relation else _text(raw)
+                values[f.name] = labels(f.related_model, raw) if f.is_relation else _shown(f, raw)
             before = previous.get(event.pgh_obj_id)
             changes = _compare(event.pgh_label, before, values)
             previous[event.pgh_obj_id] = values

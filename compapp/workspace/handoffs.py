@@ -139,6 +139,14 @@ def pending_handoffs(user) -> QuerySet[Handoff]:
     return rows.select_related("account", "from_ae", "to_csm").order_by("proposed_at")
 
 
+def arriving_handoffs(user) -> QuerySet[Handoff]:
+    """Proposed hand-offs to the CSMs this manager runs that another manager decides (the
+    AE's): theirs to watch, not to decide. Oldest first."""
+    rows = Handoff.objects.filter(status=Handoff.Status.PROPOSED, to_csm__in=team_of(user))
+    rows = rows.exclude(from_ae__in=team_of(user))
+    return rows.select_related("account", "from_ae", "to_csm").order_by("proposed_at")
+
+
 def team_of(user) -> QuerySet[Person]:
     """The people whose hand-offs this user decides: a manager's team, not themselves."""
     if "manager" not in roles_of(user):

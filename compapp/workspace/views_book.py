@@ -4,7 +4,7 @@ They read books (`accounts`) and pay: an inherited account's grace comes from th
 plan, the team page shows how attainment is spread."""
 
 
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts import selectors
@@ -21,6 +21,7 @@ from accounts.permissions import (
 from accounts.quarters import Quarter
 from accounts.tables import BookTable, TeamTable
 from accounts.views import as_of
+from compapp.navigation import landing_url
 from payouts.charts import distribution_chart, team_distribution
 from payouts.selectors import with_grace, with_grace_months
 
@@ -28,7 +29,11 @@ BOOK_PAGE_SIZE = 25
 
 
 def home(request):
-    """My book: the signed-in person's current accounts."""
+    """Where a login lands: a rep's own book; finance, managers and RevOps the page their
+    work starts from (the finance queue of the quarter, the team page)."""
+    landing = landing_url(request.user)
+    if landing is not None:
+        return redirect(landing)
     me = person_for_user(request.user)
     if me is None:
         return render(request, "home.html", {"me": None})
@@ -59,6 +64,7 @@ def _book(request, person, *, own):
     if export is not None:
         return export
     size = selectors.book_sizes([person], on)[person.id]
+    last_imports = selectors.last_imports()
     context = {
         "person": person,
         "own": own,
@@ -73,7 +79,8 @@ def _book(request, person, *, own):
         "shown_arr": format_money(sum((row.arr for row in rows), ZERO_CENTS)),
         "shown_count": len(rows),
         "at_risk_count": sum(1 for row in rows if row.risk_reasons),
-        "last_imports": selectors.last_imports(),
+        "imported": [(kind, run) for kind, run in last_imports.items() if run],
+        "not_imported": [kind for kind, run in last_imports.items() if not run],
     }
     return render(request, "accounts/book.html", context)
 

@@ -155,12 +155,17 @@ def handoff_detail(request, handoff_id):
 
 
 def handoff_list(request):
-    """Managers: the hand-offs waiting for them, and the approved moves to amend quotas for."""
+    """Managers: the hand-offs waiting for them, those arriving to their CSMs (the AE's
+    manager decides), and the approved moves to amend quotas for."""
     require_role(request.user, "manager")
     pending = list(handoffs.pending_handoffs(request.user))
     quarter = Quarter.containing(timezone.localdate())
     context = {
         "pending": [(h, sum(1 for c in handoffs.handoff_checks(h) if not c.ok)) for h in pending],
+        "arriving": [
+            (h, sum(1 for c in handoffs.handoff_checks(h) if not c.ok))
+            for h in handoffs.arriving_handoffs(request.user)
+        ],
         "moves": handoffs.approved_moves(request.user, since=quarter.start),
         "quarter": quarter,
     }

@@ -177,7 +177,7 @@ def _account_line(account, quarter, as_of, day, terms, monthly_rate) -> AccountL
     if account.converted_in_quarter:
         return AccountLine(
             **fields, counted=True, reason="converted", bucket="monthly_to_annual",
-            why="converted to annual this quarter: in the monthly_to_annual bucket")
+            why="converted to annual this quarter: counted with the monthly to annual conversions")
     if account.billing == "annual":
         return _annual_line(account, fields, quarter, day, grace)
     if account.paid_invoices_ever < 2:

@@ -145,21 +145,22 @@ def test_the_payout_history_shows_lines_adjustments_approval_and_inquiries(
     assert line_change.change("source").after == "corrected source"
     adjustment = only(rows, kind="adjustment", action="created")
     assert adjustment.who == "fiona@example.com"
-    assert adjustment.change("amount").after == "-100.50"
+    assert adjustment.change("amount").after == "-$100.50"
     assert adjustment.change("created_by").after == "fiona@example.com"
     inquiry = only(rows, kind="inquiry", action="created")
     assert inquiry.who == "alice@example.com"
     approval = only(rows, kind="payout", action="changed")
     assert approval.who == "fiona@example.com"
-    assert approval.change("status").before == "pending_approval"
-    assert approval.change("status").after == "approved"
+    assert approval.change("status").before == "Pending approval"
+    assert approval.change("status").after == "Approved"
     assert approval.change("approved_by").after == "fiona@example.com"
 
     for name in ("fiona", "alice", "maria"):
         page = client_for(name).get(reverse("payout_history", args=[payout.id]))
         assert page.status_code == 200, name
         html = page.content.decode()
-        assert "pending_approval" in html and "-100.50" in html and "corrected source" in html
+        assert "Pending approval" in html and "-$100.50" in html and "corrected source" in html
+        assert "pending_approval" not in html
     for name in ("bob", "omar", "rita"):
         page = client_for(name).get(reverse("payout_history", args=[payout.id]))
         assert page.status_code == 404, name

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Assignment, ImportRun, Lead, RowChange
 from accounts.quarters import add_months, last_complete_month
-from tests.conftest import assign, invoice, make_account, make_person, usage
+from tests.conftest import assign, invoice, make_account, make_person, make_user, usage
 
 TODAY = timezone.localdate()
 LAST = last_complete_month(TODAY)  # first day of the last complete month
@@ -159,10 +159,12 @@ def test_an_ae_sees_open_leads_against_the_cap(client_for, people, books):
 
 
 @pytest.mark.django_db
-def test_someone_without_a_book_sees_an_explanation(client_for, books):
-    page = text(client_for("rita").get(reverse("home")))  # revops, no person
+def test_someone_without_a_book_sees_an_explanation(client_for, users, people, books):
+    users["nobody"] = make_user("nobody@example.com", "rep")
+    page = text(client_for("nobody").get(reverse("home")))  # a rep login without a person
     assert "not linked to a person" in page
-    page = text(client_for("maria").get(reverse("home")))  # manager, no book role
+    # A manager lands on the team page; their own book page still says why it is empty.
+    page = text(client_for("maria").get(reverse("person_book", args=[people["maria"].id])))
     assert "no book role" in page
 
 
@@ -403,3 +405,10 @@ def test_the_book_page_runs_a_fixed_number_of_queries(client_for, people, books)
         assign(acc, people["alice"])
         invoice(acc, f"XI-{i}", LAST, "1.00")
     assert count() == small
+
+
+@pytest.mark.django_db
+def test_the_book_says_once_that_nothing_was_imported_yet(client_for, books):
+    page = text(client_for("alice").get(reverse("home")))
+    assert "No file imported yet" in page
+    assert "never" not in page and "Data last imported" not in page

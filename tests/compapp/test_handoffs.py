@@ -319,7 +319,22 @@ def test_a_manager_of_another_team_cannot_decide(client_for, people, users, umbr
     handoff.refresh_from_db()
     assert handoff.status == "proposed"
     assert not Assignment.objects.filter(role="csm").exists()
-    assert umbrella.name not in text(client.get(reverse("handoff_list")))
+    # She sees it arriving on her list, not among the hand-offs waiting for her decision.
+    listed = text(client.get(reverse("handoff_list")))
+    waiting, arriving = listed.split("Arriving to your CSMs", 1)
+    assert umbrella.name not in waiting
+    assert umbrella.name in arriving.split("Moved this quarter", 1)[0]
+
+
+@pytest.mark.django_db
+def test_the_aes_manager_decides_and_does_not_see_it_arriving(client_for, people, users,
+                                                              umbrella):
+    propose(umbrella, people["alice"], users["charlie"])
+    listed = text(client_for("omar").get(reverse("handoff_list")))
+    waiting, arriving = listed.split("Arriving to your CSMs", 1)
+    assert umbrella.name in waiting
+    assert umbrella.name not in arriving
+    assert "No hand-off to your CSMs is waiting for another manager." in arriving
 
 
 @pytest.mark.django_db

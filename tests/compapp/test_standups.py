@@ -282,3 +282,15 @@ def test_the_cs_standup_reads_a_fixed_number_of_queries(users, people, cs_books)
     large, flagged = count()
     assert flagged == 23
     assert large == small
+
+
+@pytest.mark.django_db
+def test_the_heading_names_the_weekday_of_its_date(client_for, people, europe):
+    tuesday, friday = datetime.date(2025, 6, 10), datetime.date(2025, 6, 13)
+    client = client_for("omar")
+    sales = text(client.get(reverse("standup_sales", args=["europe"]), {"on": str(tuesday)}))
+    assert "Tuesday, 2025-06-10" in sales and "Wednesday, 2025-06-10" not in sales
+    us = text(client.get(reverse("standup_sales", args=["us"]), {"on": str(friday)}))
+    assert "Friday, 2025-06-13" in us
+    cs = text(client_for("maria").get(reverse("standup_cs"), {"on": str(tuesday)}))
+    assert "Tuesday, 2025-06-10" in cs

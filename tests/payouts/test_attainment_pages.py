@@ -2,6 +2,7 @@
 cent, adding up; who may see them; what changed between two snapshots and why."""
 
 import datetime
+import html as html_module
 import io
 import json
 import re
@@ -405,3 +406,41 @@ def test_month_figures_read_alike_whichever_way_they_were_stored():
         "2025-06-01": ["1100.00", None, "0", "0"]}}]}
     assert _month_figures(mapping) == _month_figures(compact) == {
         (1, D(2025, 6, 1)): (Decimal("1100.00"), Decimal("1100.00"), Decimal("0"), Decimal("0"))}
+
+
+@pytest.mark.django_db
+def test_an_aes_page_says_at_a_glance_why_commission_and_attainment_differ(
+    people, users, client_for
+):
+    # charlie: target pay 12,500.00, quota 50,000 (rate 25% of ARR). Won 20,000 of new annual
+    # ARR; an annual customer's contract of 12,000 ended on 31 May, not renewed (churn).
+    from django.core.management import call_command
+
+    from accounts.models import Deal
+    from payouts.models import PersonPlan
+    from tests.conftest import assign, make_account
+
+    charlie = people["charlie"]
+    PersonPlan.objects.create(person=charlie, quarter="2025Q2", plan="ae_commission",
+                              quota=Decimal("50000"))
+    gone = make_account("GONE", billing="annual", annual_contract_value=Decimal("12000"),
+                        contract_end=D(2025, 5, 31))
+    assign(gone, charlie, role="ae", start=D(2024, 1, 1))
+    new = make_account("NEW", billing="annual")
+    assign(new, charlie, role="ae", start=D(2025, 4, 1))
+    Deal.objects.create(external_id="D-1", account=new, owner=charlie, kind="new_annual",
+                        arr=Decimal("20000"), stage="won", created_on=D(2025, 3, 1),
+                        closed_on=D(2025, 5, 1))
+    call_command("recompute", "--quarter", "2025Q2", "--as-of", "2025-07-20",
+                 stdout=io.StringIO())
+    html = client_for("charlie").get("/attainment/?quarter=2025Q2").content.decode()
+    why = re.search(r'<p class="card why-two" id="why-two">(.*?)</p>', html, re.S).group(1)
+    assert html_module.unescape(" ".join(why.split())) == (
+        "Commission pays each bucket's ARR at its rate: $5,000.00, 40.00% of quarterly target "
+        "pay. Attainment is the ARR added, $8,000.00, over the quota: 16.00%. Churn "
+        "($12,000.00 of ARR) lowers attainment, not commission: that is why the two "
+        "percentages differ."
+    )
+    assert "New annual deals" in html and "$20,000.00 of ARR × 25.00%" in html
+    assert "Against the plan's curve" not in html  # an AE's pay is not a curve
+    assert "0.250000" not in html  # the deal's rate reads as a share of ARR

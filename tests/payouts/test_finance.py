@@ -3,7 +3,9 @@ acknowledgements, the payroll download and the differences found after approval.
 
 import csv
 import datetime
+import html
 import io
+import re
 import threading
 from decimal import Decimal
 
@@ -11,6 +13,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 
 from accounts.models import Invoice
 from accounts.quarters import Quarter
@@ -20,6 +23,7 @@ from payouts.models import (
     Payout,
     PayoutAdjustment,
     PayoutEvent,
+    PersonPlan,
     PlanAcceptance,
     ProposedAdjustment,
 )
@@ -364,6 +368,15 @@ def test_my_statements_lists_the_persons_payouts(closed, users, client_for):
 
 
 @pytest.mark.django_db
+def test_my_statements_print_the_quota_as_money(closed, client_for):
+    PersonPlan.objects.update_or_create(person=closed["charlie"], quarter="2025Q2",
+                                        defaults={"plan": "ae_commission",
+                                                  "quota": Decimal("185000")})
+    page = client_for("charlie").get("/finance/statements/").content.decode()
+    assert "$185,000.00" in page and "$185000" not in page
+
+
+@pytest.mark.django_db
 def test_statements_are_emailed_for_approved_payouts_with_their_total(closed, users, client_for):
     alice = payout_of(closed["alice"])
     payout_adjust(payout_id=alice.id, user=users["fiona"], amount=Decimal("-100.50"),
@@ -377,7 +390,7 @@ def test_statements_are_emailed_for_approved_payouts_with_their_total(closed, us
     to_alice = next(m for m in mail.outbox if m.to == ["alice@example.com"])
     assert to_alice.subject == "Your compensation statement for 2025Q2"
     assert "Total: $1,149.50" in to_alice.body
-    assert "retention_bonus: $1,250.00" in to_alice.body
+    assert "Retention bonus: $1,250.00" in to_alice.body
     assert "-$100.50: refund of Customer A-1" in to_alice.body
     assert f"/people/{closed['alice'].id}/attainment/?quarter=2025Q2" in to_alice.body
     assert alice.events.filter(comment="statement emailed to alice@example.com",
@@ -600,3 +613,35 @@ def test_a_bulk_approval_with_nothing_ticked_approves_nothing(closed, client_for
     response = finance_client.post("/finance/2025Q2/approve/", {"confirm": "yes"}, follow=True)
     assert "No payout was selected: nothing was approved." in texts(response)
     assert not Payout.objects.filter(status="approved").exists()
+
+
+# --- words, not keys ---------------------------------------------------------------------
+
+KEYS = ("pending_approval", "csm_revenue_retention", "ae_commission", "logo_retention",
+        "retention_bonus", "new_annual", "monthly_to_annual")
+
+
+def visible_text(response) -> str:
+    """What a reader sees: the page without its tags (attributes may carry keys)."""
+    page = response.content.decode()
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.mark.django_db
+def test_pay_pages_show_statuses_plans_and_buckets_as_words(closed, users, client_for):
+    alice = payout_of(closed["alice"])
+    payout_adjust(payout_id=alice.id, user=users["fiona"], amount=Decimal("-100.50"),
+                  reason="refund of Customer A-1")
+    client = client_for("fiona")
+    pages = ["/finance/2025Q2/", f"/finance/payouts/{alice.id}/",
+             f"/finance/statements/{closed['alice'].id}/2025Q2/", "/finance/plans/2025Q2/",
+             reverse("payout_history", args=[alice.id]),
+             f"/people/{closed['alice'].id}/attainment/?quarter=2025Q2"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        shown = visible_text(response)
+        assert [key for key in KEYS if key in shown] == [], url
+    statement = visible_text(client.get(f"/finance/statements/{closed['alice'].id}/2025Q2/"))
+    assert "Retention bonus" in statement and "$1,250.00" in statement

@@ -74,7 +74,7 @@ login                         GET     200      200      200      200      200   
 logout                        GET     login    405      405      405      405      405      405
 logout                        POST    login    redirect redirect redirect redirect redirect redirect
 health                        GET     200      200      200      200      200      200      200
-home                          GET     login    200      200      200      200      200      200
+home                          GET     login    200      200      redirect redirect redirect redirect
 team                          GET     login    403      403      200      200      200      200
 person_book                   GET     login    200      404      404      200      200      200
 account_detail                GET     login    200      404      404      200      200      200

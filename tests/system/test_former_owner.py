@@ -184,7 +184,7 @@ def test_statements_and_attainment_of_their_own_quarters_still_show_their_lines(
         statement = client.get(reverse("finance_statement", args=[person.id, str(quarter)]))
         assert statement.status_code == 200, (who, quarter)
         lines = re.search(r'<table class="lines">(.*?)</table>', text(statement), re.S).group(1)
-        assert "retention_bonus" in lines and BONUS in lines, (who, quarter)
+        assert "Retention bonus" in lines and BONUS in lines, (who, quarter)
         page = attainment(client, person, quarter)
         html = text(page)
         assert page.status_code == 200 and f'id="amount">{BONUS}<' in html, (who, quarter)
