@@ -207,8 +207,9 @@ class BookLimit:
         if self.at_cap:
             return "at the cap"
         if self.under:
-            floor = self.lower if self.kind == "cap" else self.limit
-            return f"under target ({floor - self.size} below {floor})"
+            if self.kind == "cap":
+                return f"{self.lower - self.size} below the usual {self.lower}"
+            return f"{self.limit - self.size} below the target of {self.limit}"
         return "within range"
 
     @property

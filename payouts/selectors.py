@@ -71,6 +71,13 @@ def terms_of(version: PlanVersion) -> rules.PlanTerms:
     )
 
 
+def nightly_covers(quarter: Quarter, today: datetime.date) -> bool:
+    """Whether the nightly job computes the quarter: the current one, and the previous one
+    until its cutoff (`payouts.tasks.nightly_recompute`)."""
+    current = Quarter.containing(today)
+    return quarter == current or (quarter == current.previous() and today <= quarter.cutoff)
+
+
 def plans_for(quarter: Quarter, people=None):
     """[(person, plan kind, PersonPlan or None, PlanVersion)] for everyone with a plan."""
     employed = people_employed_in(quarter)

@@ -11,7 +11,7 @@ from django.db import OperationalError
 
 from accounts.models import Person
 from accounts.quarters import Quarter
-from payouts import runs, services
+from payouts import runs, selectors, services
 from payouts.models import RecomputeRun
 
 TASK_OPTIONS = dict(
@@ -63,9 +63,7 @@ def nightly_recompute(today: str | None = None):
     """The current quarter, and the previous one until its cutoff has passed."""
     day = datetime.date.fromisoformat(today) if today else datetime.date.today()
     current = Quarter.containing(day)
-    quarters = [current]
-    if day <= current.previous().cutoff:
-        quarters.append(current.previous())
+    quarters = [q for q in (current, current.previous()) if selectors.nightly_covers(q, day)]
     return [recompute_quarter(str(q), day.isoformat()) for q in quarters]
 
 

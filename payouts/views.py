@@ -107,6 +107,9 @@ def _attainment(request, person, *, own):
         "snapshot": snapshot,
         "earlier": _earlier_quarters(person, quarter),
     }
+    if snapshot is None:
+        context["has_plan"] = bool(selectors.plans_for(quarter, people=[person]))
+        context["nightly_covers"] = selectors.nightly_covers(quarter, today)
     if snapshot is not None:
         previous = selectors.snapshot_before(snapshot)
         links = _AccountLinks(request.user, snapshot, previous)
@@ -207,7 +210,10 @@ def _snapshot_figures(snapshot: AttainmentSnapshot, links: _AccountLinks) -> dic
         "target_pay": format_money(target_pay),
         "fraction": format_percent(snapshot.bonus_fraction),
         "metric": format_percent(snapshot.metric, missing="undefined"),
-        "notes": explanation.get("notes", []),
+        # The status card already says how a projection is made; a logo plan's note says
+        # which month it reads, which the card does not.
+        "notes": [n for n in explanation.get("notes", [])
+                  if logo or not n.startswith("Projected as of ")],
         "curve": _curve(snapshot, figures),
         "payout_lines": payout_lines,
         "account_table": account_table,

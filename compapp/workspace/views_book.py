@@ -23,7 +23,7 @@ from accounts.tables import BookTable, TeamTable
 from accounts.views import as_of
 from compapp.navigation import landing_url
 from payouts.charts import distribution_chart, team_distribution
-from payouts.selectors import with_grace, with_grace_months
+from payouts.selectors import nightly_covers, with_grace, with_grace_months
 
 BOOK_PAGE_SIZE = 25
 
@@ -111,6 +111,7 @@ def team(request):
         "quarter": quarter,
         "bands": bands,
         "distribution": distribution_chart(bands),
+        "nightly_covers": nightly_covers(quarter, timezone.localdate()),
         "table": table,
         "over": [row for row in rows if row.over],
         "under": [row for row in rows if row.under],

@@ -67,10 +67,10 @@ def test_the_page_shows_suggestions_counts_and_links(client_for, people, team):
     assert response.status_code == 200
     page = text(response)
     assert ("Move 2 accounts of CSM Alice (53, above the usual 30 to 50) to Bob "
-            "(28, under target (2 below 30))") in page
+            "(28, 2 below the target of 30)") in page
     assert "Move 1 account of CSM Alice (53, above the usual 30 to 50) to Carol" in page
     assert "Alice CSM 53 — 53 30 (target) above the usual 30 to 50 over-full $0.00 2 1" in page
-    assert "Bob CSM 28 — 28 30 (target) under target (2 below 30) under-full $0.00 0 0" in page
+    assert "Bob CSM 28 — 28 30 (target) 2 below the target of 30 $0.00 0 0" in page
     content = response.content.decode()
     for account in ("AL-00", "AL-52"):
         account_id = Account.objects.get(external_id=account).id

@@ -71,7 +71,7 @@ def test_alice_sees_her_book_with_arr_to_the_cent(client_for, books):
     assert "$6,402.40" in page  # the ARR of the accounts shown
     assert reverse("account_detail", args=[books["acme"].id]) in response.content.decode()
     # her size against the CSM target of 30
-    assert "under target (28 below 30)" in page
+    assert "28 below the target of 30" in page
     # Globex is red: at risk, with the reason
     assert "health 2 (red)" in page
 
@@ -201,8 +201,8 @@ def test_maria_sees_her_team_with_sizes_and_notes(client_for, people, books):
     page = text(response)
     assert "Alice" in page and "Bob" in page
     assert "Charlie" not in page
-    assert "under target (28 below 30)" in page  # alice: 2 accounts
-    assert "under target (29 below 30)" in page  # bob: 1 account
+    assert "28 below the target of 30" in page  # alice: 2 accounts
+    assert "29 below the target of 30" in page  # bob: 1 account
     assert "$6,402.40" in page  # alice's book ARR
     # she can open alice's book and account
     client = client_for("maria")

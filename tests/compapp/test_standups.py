@@ -294,3 +294,17 @@ def test_the_heading_names_the_weekday_of_its_date(client_for, people, europe):
     assert "Friday, 2025-06-13" in us
     cs = text(client_for("maria").get(reverse("standup_cs"), {"on": str(tuesday)}))
     assert "Tuesday, 2025-06-10" in cs
+
+
+@pytest.mark.django_db
+def test_the_cycle_reads_as_one_story_before_and_after_the_first_pick(client_for, users,
+                                                                      charlie_quarter):
+    url = reverse("standup_sales", args=["europe"])
+    before = text(client_for("omar").get(url, {"on": ON.isoformat()}))
+    assert ("Nobody has been picked yet: the first pick starts cycle 1, and every AE is "
+            "picked once before anyone twice.") in before
+    assert "Everyone has had a turn" not in before and "Cycle not started" not in before
+    standup_pick(region="Europe", by_user=users["omar"], on=ON, rng=random.Random(1))
+    after = text(client_for("omar").get(url, {"on": ON.isoformat()}))
+    assert "Cycle 1: every AE once before anyone twice." in after
+    assert "Still to come:" in after and "Everyone has had a turn" not in after

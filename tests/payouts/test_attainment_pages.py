@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Deal, Invoice
+from accounts.quarters import Quarter
 from compapp.celery import app
 from payouts.models import AttainmentSnapshot, PersonPlan, QuotaAmendment, RecomputeRun
 from tests.conftest import assign, invoice, make_account
@@ -127,7 +128,7 @@ def test_a_projection_says_projected_and_how(alice_book, client_for):  # noqa: F
     assert "status-final" not in html
     assert "until the cutoff on 2025-07-14" in html
     assert "open invoices count, marked unpaid" in html
-    assert "Projected as of 2025-05-10" in html  # the rules' own note
+    assert html.count("Projected as of 2025-05-10") == 1  # said once, not twice
 
 
 @pytest.mark.django_db
@@ -160,11 +161,23 @@ def test_the_payout_lines_add_up_to_the_amount(alice_book, client_for):  # noqa:
 def test_without_a_snapshot_the_page_says_so_and_offers_a_manager_the_recompute(
     people, client_for
 ):
+    # 2025Q2 is long past: no nightly run will come, so the page does not promise one.
     html = text(page(client_for("alice"), people["alice"]))
-    assert "No figures have been computed for Alice in 2025Q2 yet" in html
+    assert ("No figures have been computed for Alice in 2025Q2. The nightly job computes only "
+            "the current quarter (and the previous one until its cutoff): a manager, finance "
+            "or RevOps can recompute 2025Q2.") in " ".join(html.split())
+    assert "nightly recompute" not in html
     assert reverse("recompute") + "?quarter=2025Q2" not in html
     html = text(page(client_for("maria"), people["alice"]))
     assert reverse("recompute") + "?quarter=2025Q2" in html
+    # The current quarter: the nightly job will compute it.
+    current = Quarter.containing(datetime.date.today())
+    html = text(client_for("alice").get(f"/attainment/?quarter={current}"))
+    assert f"No figures have been computed for Alice in {current} yet. They appear after the" \
+        in " ".join(html.split())
+    # A person without a plan: nothing to compute, nothing promised.
+    html = text(client_for("maria").get(f"/people/{people['maria'].id}/attainment/"))
+    assert f"Maria has no plan in {current}: there is nothing to compute." in html
 
 
 @pytest.mark.django_db
