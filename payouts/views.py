@@ -316,9 +316,13 @@ def _ae_figures(snapshot, quarter, inputs, figures, deal_rows, links) -> dict:
 def _why_two_percentages(snapshot, figures) -> str:
     """Why an AE's share of target pay and quota attainment differ, in one sentence."""
     churn = to_decimal(figures.get("churn")) or ZERO
-    commission = to_decimal(figures.get("commission")) or ZERO
-    text = (f"Commission pays each bucket's ARR at its rate: {format_money(commission)}, "
-            f"{format_percent(snapshot.bonus_fraction)} of quarterly target pay. Attainment is "
+    lines = snapshot.explanation.get("lines", {})
+    buckets = sum((to_decimal(v) for b, v in lines.items()
+                   if b not in ("guarantee", "floor_at_zero")), ZERO)  # as the cards show them
+    text = (f"Commission pays each bucket's ARR at its rate: {format_money(buckets)}")
+    if buckets != snapshot.amount:
+        text += f" ({format_money(snapshot.amount)} with the ramp's guarantee or the floor at zero)"
+    text += (f", {format_percent(snapshot.bonus_fraction)} of quarterly target pay. Attainment is "
             f"the ARR added, {format_money(to_decimal(figures.get('arr_added')) or ZERO)}, over "
             f"the quota: {format_percent(snapshot.metric, missing='undefined')}.")
     if churn:

@@ -6,6 +6,8 @@ demo company seeded; skipped, with the reason, when Chromium is not installed.
 
 import datetime
 import io
+import os
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -91,3 +93,63 @@ def test_every_role_opens_every_link_of_its_navigation_on_a_laptop_and_a_phone(
             if found:
                 problems[f"{role} at {width}px"] = found
     assert not problems, "\n".join(f"{who}: {found}" for who, found in problems.items())
+
+
+PICTURES = Path(__file__).resolve().parents[2] / "docs" / "pictures"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reps_page_and_the_finance_queue_as_the_readme_shows_them(
+    browser, live_server, tmp_path  # noqa: F811
+):
+    """The demo as a rep and finance see it first. With COMPAPP_PICTURES=1 the screenshots
+    are written to docs/pictures/ (the README's pictures); otherwise to a temporary folder."""
+    from accounts.quarters import Quarter
+    from payouts.models import Payout
+    from payouts.services import quarter_close
+
+    today = datetime.date.today()
+    previous = Quarter.containing(today).previous()
+    call_command("seed_demo", "--today", today.isoformat(), stdout=io.StringIO())
+    # As the run command does: the previous quarter projected on its last day, then today.
+    call_command("recompute", "--quarter", str(previous), "--as-of", previous.end.isoformat(),
+                 stdout=io.StringIO())
+    for quarter in (previous, Quarter.containing(today)):
+        call_command("recompute", "--quarter", str(quarter), "--as-of", today.isoformat(),
+                     stdout=io.StringIO())
+    closable = today > previous.cutoff
+    if closable:
+        quarter_close(quarter=previous, today=today)
+    folder = PICTURES if os.environ.get("COMPAPP_PICTURES") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    logins = demo_logins()
+
+    context = browser.new_context(base_url=live_server.url,
+                                  viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    try:
+        _log_in(page, logins["ae"])
+        page.goto("/attainment/")
+        why = page.inner_text("#why-two")
+        assert why.startswith("Commission pays each bucket's ARR at its rate:")
+        assert page.locator(".figure.bucket").count() == 4
+        page.screenshot(path=str(folder / "rep-attainment.png"))
+        context.clear_cookies()
+        _log_in(page, logins["finance"])
+        page.goto(f"/finance/{previous}/")
+        rows = page.locator("table.queue tbody tr")
+        if closable:
+            assert rows.count() == Payout.objects.filter(quarter=str(previous)).count() > 0
+            assert page.locator("text=Approve pending payouts…").count() == 1
+        page.screenshot(path=str(folder / "finance-queue.png"))
+    finally:
+        context.close()
+    assert (folder / "rep-attainment.png").stat().st_size > 10_000
+
+
+def _log_in(page, email):
+    page.goto("/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("form.card button[type=submit]")
