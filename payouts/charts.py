@@ -66,7 +66,7 @@ def attainment_chart(
             series("Quarterly target pay (100%)", [target_pay] * len(days), kind="line",
                    tone="target", dashed=True)
         )
-    return chart("line", days, datasets, y="money")
+    return chart("line", days, datasets, y="money", x="days")
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,14 @@ def chart(
     stacked: bool = False,
     horizontal: bool = False,
     legend: bool = True,
+    x: str = "category",
 ) -> dict:
-    """A whole chart: `kind` is "bar" or "line" (a dataset may override it to mix both)."""
-    assert y in FORMATS and (y2 is None or y2 in FORMATS)
+    """A whole chart: `kind` is "bar" or "line" (a dataset may override it to mix both).
+    `x="days"`: the labels are ISO dates placed by their distance in days (a time axis), the
+    labels themselves the ticks."""
+    assert y in FORMATS and (y2 is None or y2 in FORMATS) and x in ("category", "days")
     return {
+        "x": x,
         "kind": kind,
         "labels": labels,
         "datasets": datasets,

@@ -76,6 +76,44 @@
     };
   }
 
+  var DAY = 86400000;
+
+  function spaced(at) {
+    /* The days to label, at least a twelfth of the axis apart (the last one kept). */
+    var gap = (at[at.length - 1] - at[0]) / 12;
+    var kept = [];
+    at.slice().reverse().forEach(function (v) {
+      if (!kept.length || kept[kept.length - 1] - v >= gap) { kept.push(v); }
+    });
+    return kept.reverse();
+  }
+
+  function onDays(spec, found) {
+    /* A time axis: each label an ISO date, placed by its distance in days from the first;
+       the labels are the ticks; points with no value are left out. */
+    var base = Date.parse(spec.labels[0]);
+    var at = spec.labels.map(function (label) { return (Date.parse(label) - base) / DAY; });
+    found.data.datasets.forEach(function (d, n) {
+      var raw = spec.datasets[n];
+      var keep = [];
+      raw.data.forEach(function (v, i) { if (number(v) !== null) { keep.push(i); } });
+      d.data = keep.map(function (i) { return { x: at[i], y: number(raw.data[i]) }; });
+      ["pointBackgroundColor", "pointBorderColor", "pointStyle"].forEach(function (key) {
+        if (Array.isArray(d[key])) { d[key] = keep.map(function (i) { return d[key][i]; }); }
+      });
+      d.pointRadius = raw.points ? 5 : d.pointRadius;
+    });
+    delete found.data.labels;
+    found.options.scales.x = {
+      type: "linear", min: at[0], max: at[at.length - 1], grid: { display: false },
+      afterBuildTicks: function (scale) { scale.ticks = spaced(at).map(function (v) { return { value: v }; }); },
+      ticks: { autoSkip: false, callback: function (value) {
+        return new Date(base + value * DAY).toISOString().slice(0, 10);
+      } }
+    };
+    return found;
+  }
+
   function config(spec) {
     var hasY2 = spec.datasets.some(function (d) { return d.axis === "y2"; });
     var valueAxis = spec.horizontal ? "x" : "y";
@@ -95,7 +133,12 @@
         interaction: { mode: "nearest", intersect: false },
         scales: scales,
         plugins: {
-          legend: { display: spec.legend, position: "bottom" },
+          // A dataset whose points each have their own tone is explained beside the chart:
+          // one legend swatch could not match them.
+          legend: { display: spec.legend, position: "bottom",
+                    labels: { filter: function (item, data) {
+                      return !spec.datasets[item.datasetIndex].points || spec.kind === "bar";
+                    } } },
           tooltip: {
             callbacks: {
               label: function (item) {
@@ -114,7 +157,10 @@
     if (canvas.dataset.rendered === "true" || typeof window.Chart === "undefined") { return; }
     var island = document.getElementById(canvas.dataset.chart);
     if (!island) { return; }
-    var chart = new window.Chart(canvas, config(JSON.parse(island.textContent)));
+    var spec = JSON.parse(island.textContent);
+    var found = config(spec);
+    if (spec.x === "days" && spec.labels.length) { found = onDays(spec, found); }
+    var chart = new window.Chart(canvas, found);
     canvas.dataset.rendered = chart ? "true" : "false";
   }
 
