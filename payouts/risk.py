@@ -31,19 +31,22 @@ class RiskRow:
     impact: Decimal  # how much the projected amount would drop if the account churned now
 
 
-def at_risk(person, quarter: Quarter, as_of: datetime.date, *, viewer=None) -> list[RiskRow]:
+def at_risk(person, quarter: Quarter, as_of: datetime.date, *, viewer=None,
+            inputs=None) -> list[RiskRow]:
     """The accounts of the person's book on `as_of` that are at risk, with why, largest
     impact first. Empty for someone without a plan in the quarter. With `viewer`, only the
     accounts that user may open: a rep looking at another day is not shown an account that
-    has left their book since (its health and invoices now are not theirs to see)."""
-    gathered = selectors.gather_inputs(quarter, as_of, people=[person])
-    if not gathered:
-        return []
-    _person, _version, _person_plan, inputs = gathered[0]
+    has left their book since (its health and invoices now are not theirs to see).
+    `inputs`: the person's plan inputs when the caller has read them already."""
+    if inputs is None:
+        gathered = selectors.gather_inputs(quarter, as_of, people=[person])
+        if not gathered:
+            return []
+        inputs = gathered[0][3]
     day = rules.book_day(quarter, inputs.person, as_of)
     book = {}
     for account in inputs.accounts:
-        stint = next((s for s in account.stints if s.covers(day)), None)
+        stint = rules.stint_on(account, day)
         if stint is not None:
             book[account.account_id] = (account, stint)
     if viewer is not None:

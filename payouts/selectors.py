@@ -143,14 +143,10 @@ def grace_window(start: datetime.date, inherited: bool, months: int | None,
 
 def with_grace(rows, on: datetime.date):
     """Book rows read with `with_grace_months`, with `grace_until` (an inherited account's
-    last day of grace under the person's plan) and `in_grace` (on `on`)."""
+    last day of grace under the person's plan, when `on` is still in it) and `in_grace`."""
     for row in rows:
-        months = row.grace_months
-        row.grace_until = (
-            rules.grace_until(row.owner_since, months)
-            if row.inherited and months is not None else None
-        )
-        row.in_grace = row.grace_until is not None and on <= row.grace_until
+        row.grace_until = grace_window(row.owner_since, row.inherited, row.grace_months, on)
+        row.in_grace = row.grace_until is not None
     return rows
 
 

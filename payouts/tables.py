@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.display.tables import TEMPLATE
-from accounts.money import ZERO, format_money, format_percent  # noqa: F401 - views read them here
+from accounts.money import ZERO, format_money, format_percent
 from payouts.rules import to_cents
 
 CENT = Decimal("0.01")

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.display.tables import configure
-from accounts.money import ZERO
+from accounts.money import ZERO, format_money, format_percent
 from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.quarters import Quarter
 from accounts.revenue import run_rate_arr
@@ -36,8 +36,6 @@ from payouts.tables import (
     RiskTable,
     account_url,
     bucket_label,
-    format_money,
-    format_percent,
     to_decimal,
 )
 

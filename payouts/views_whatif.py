@@ -11,7 +11,7 @@ from accounts.money import format_money, format_percent
 from accounts.permissions import person_for_user
 from accounts.quarters import Quarter
 from accounts.selectors import get_person_for_user
-from payouts import risk, whatif
+from payouts import risk, rules, whatif
 
 MAX_ARR = Decimal("100000000")
 
@@ -48,11 +48,14 @@ def person_what_if(request, person_id):
     today = _day(request)
     quarter = Quarter.containing(today)
     typed, problems = _typed_arr(request)
-    now, deals = whatif.open_deals(person, quarter, today, arr_of=typed)
-    at_risk = risk.at_risk(person, quarter, today, viewer=request.user)
-    accounts = whatif.accounts(person, quarter, today, [r.account_id for r in at_risk])
-    if now is None:
-        now = whatif.now(person, quarter, today)
+    inputs = whatif.inputs_of(person, quarter, today)
+    now = deals = at_risk = accounts = None
+    if inputs is not None:  # one read of the person's inputs for every figure of the page
+        now = rules.compute(inputs)
+        deals = whatif.open_deals(person, inputs, arr_of=typed, now=now)
+        at_risk = risk.at_risk(person, quarter, today, viewer=request.user, inputs=inputs)
+        accounts = whatif.accounts(inputs, [r.account_id for r in at_risk], now=now)
+    deals, at_risk, accounts = deals or [], at_risk or [], accounts or []
     reasons = {r.account_id: "; ".join(r.reasons) for r in at_risk}
     return render(request, "payouts/what_if.html", {
         "person": person,

@@ -39,27 +39,23 @@ class AccountWhatIf:
     if_recovered: Decimal  # the amount if its revenue came back to its baseline
 
 
-def _inputs(person, quarter: Quarter, as_of: datetime.date):
+def inputs_of(person, quarter: Quarter, as_of: datetime.date) -> rules.PlanInputs | None:
+    """The person's plan inputs on the day, as the recompute reads them (None without a
+    plan); read once, then every what-if below works on them."""
     gathered = selectors.gather_inputs(quarter, as_of, people=[person])
     return gathered[0][3] if gathered else None
 
 
-def now(person, quarter: Quarter, as_of: datetime.date) -> rules.Result | None:
-    """The person's figures on the day, as the recompute would find them (None without a
-    plan)."""
-    inputs = _inputs(person, quarter, as_of)
-    return None if inputs is None else rules.compute(inputs)
-
-
-def open_deals(person, quarter: Quarter, as_of: datetime.date,
-               arr_of: dict[int, Decimal] | None = None):
-    """(the figures now, [DealWhatIf] for each of the person's open deals) on their AE plan;
-    (None, []) without one. `arr_of` gives another ARR for some deals (by deal id)."""
-    inputs = _inputs(person, quarter, as_of)
-    if inputs is None or inputs.terms.plan != "ae_commission":
-        return None, []
-    now = rules.compute(inputs)
-    day = min(rules.book_day(quarter, inputs.person, as_of), quarter.end)
+def open_deals(person, inputs: rules.PlanInputs, arr_of: dict[int, Decimal] | None = None,
+               *, now: rules.Result | None = None) -> list[DealWhatIf]:
+    """[DealWhatIf] for each of the person's open deals, on their AE plan ([] on another
+    plan). `arr_of` gives another ARR for some deals (by deal id); `now` is
+    `rules.compute(inputs)` when the caller has it."""
+    if inputs.terms.plan != "ae_commission":
+        return []
+    now = now or rules.compute(inputs)
+    quarter = inputs.quarter
+    day = min(rules.book_day(quarter, inputs.person, inputs.as_of), quarter.end)
     rows = []
     deals = (Deal.objects.filter(owner=person, stage__in=OPEN_STAGES)
              .select_related("account").order_by("-arr", "external_id"))
@@ -76,7 +72,7 @@ def open_deals(person, quarter: Quarter, as_of: datetime.date,
             metric_change=None if then.metric is None or now.metric is None
             else then.metric - now.metric,
         ))
-    return now, rows
+    return rows
 
 
 def recovered(account: rules.AccountInput, quarter: Quarter,
@@ -88,18 +84,20 @@ def recovered(account: rules.AccountInput, quarter: Quarter,
     return dataclasses.replace(account, revenue=revenue, churn_now=False)
 
 
-def accounts(person, quarter: Quarter, as_of: datetime.date, account_ids) -> list[AccountWhatIf]:
+def accounts(inputs: rules.PlanInputs, account_ids, *,
+             now: rules.Result | None = None) -> list[AccountWhatIf]:
     """For each of these accounts of the person's book: the amount if it churned now and if
-    it recovered to its baseline (the plan's own baseline for this book)."""
-    inputs = _inputs(person, quarter, as_of)
-    if inputs is None:
-        return []
+    it recovered to its baseline (the plan's own baseline, from the assignment in force on
+    the book's day, as the at-risk page measures it)."""
+    quarter = inputs.quarter
+    amount_now = (now or rules.compute(inputs)).amount
+    day = rules.book_day(quarter, inputs.person, inputs.as_of)
     wanted = set(account_ids)
     rows = []
     for account in inputs.accounts:
-        if account.account_id not in wanted or not account.stints:
+        stint = rules.stint_on(account, day)
+        if account.account_id not in wanted or stint is None:
             continue
-        stint = account.stints[-1]
         baseline = rules.baseline_arr(account, rules.baseline_months(quarter, stint.start))
 
         def amount_with(changed, account=account):
@@ -110,6 +108,6 @@ def accounts(person, quarter: Quarter, as_of: datetime.date, account_ids) -> lis
             account_id=account.account_id, external_id=account.external_id, name=account.name,
             if_churned=amount_with(dataclasses.replace(account, churn_now=True)),
             if_recovered=amount_with(recovered(account, quarter, baseline))
-            if baseline > ZERO else rules.compute(inputs).amount,
+            if baseline > ZERO else amount_now,
         ))
     return rows

@@ -5,6 +5,7 @@ pipeline, over the last four quarters, for every segment or one."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import django_tables2 as tables
@@ -85,14 +86,27 @@ def _change(values: list, to_date: list[bool], show) -> str:
     return f"{sign}{show(abs(delta))}"
 
 
-def _trend(m, to_date: list[bool]) -> tuple[list[dict], list[str]]:
+@dataclass(frozen=True)
+class _Series:
+    """The figures per quarter that the trend table and the charts both show."""
+
+    revenue: list
+    rates: list
+    medians: list
+    pipeline: list
+
+    @classmethod
+    def of(cls, m) -> _Series:
+        return cls(revenue=[q.revenue for q in m.revenue], rates=[d.win_rate for d in m.deals],
+                   medians=[d.median_days for d in m.deals],
+                   pipeline=[value for _q, _day, value in m.pipeline.trend])
+
+
+def _trend(m, f: _Series, to_date: list[bool]) -> tuple[list[dict], list[str]]:
     """The trend table's rows (a figure per quarter, with the change over the last complete
     quarter) and the complete quarters."""
-    revenue = [q.revenue for q in m.revenue]
-    rates = [d.win_rate for d in m.deals]
-    medians = [d.median_days for d in m.deals]
+    revenue, rates, medians, pipeline = f.revenue, f.rates, f.medians, f.pipeline
     leads = m.leads.totals
-    pipeline = [value for _q, _day, value in m.pipeline.trend]
     count = str
     trend = [
         {"name": f"Revenue from the {m.revenue_segment} segment", "key": "revenue",
@@ -119,12 +133,9 @@ def _trend(m, to_date: list[bool]) -> tuple[list[dict], list[str]]:
     return trend, complete
 
 
-def _charts(m, short: list[str], to_date: list[bool], owners) -> dict:
+def _charts(m, f: _Series, short: list[str], to_date: list[bool], owners) -> dict:
     """The page's charts, from the figures the trend table shows."""
-    revenue = [q.revenue for q in m.revenue]
-    rates = [d.win_rate for d in m.deals]
-    medians = [d.median_days for d in m.deals]
-    pipeline = [value for _q, _day, value in m.pipeline.trend]
+    revenue, rates, medians, pipeline = f.revenue, f.rates, f.medians, f.pipeline
     stage_tones = {"lead": 6, "demo": 1, "proposal": 0, metrics.CLOSED_LATER: "muted"}
     return {
         "revenue": chart("bar", short, [series(
@@ -169,9 +180,10 @@ def metrics_page(request):
         if export is not None:
             return export
 
-    trend, complete = _trend(m, to_date)
+    series_of = _Series.of(m)
+    trend, complete = _trend(m, series_of, to_date)
     owners = m.pipeline.rows[:15]  # the chart shows the largest; the table has everyone
-    charts = _charts(m, short, to_date, owners)
+    charts = _charts(m, series_of, short, to_date, owners)
     context = {
         "form": form,
         "m": m,

@@ -23,6 +23,7 @@ from payouts.rules.common import (
     in_grace,
     period_last_day,
     quarterly_target_pay,
+    stint_on,
 )
 from payouts.rules.inputs import (
     NOTHING,
@@ -46,5 +47,6 @@ __all__ = [
     "ae_commission", "as_known_on", "baseline_arr", "baseline_months", "book_day", "compute",
     "csm_revenue_retention", "employed_days", "end_arr", "grace_until", "guarantee_share",
     "in_grace", "last_whole_month_of", "logo_month", "logo_retention", "month_is_complete",
-    "period_last_day", "projection_months", "quarterly_target_pay", "to_cents", "to_ratio",
+    "period_last_day", "projection_months", "quarterly_target_pay", "stint_on", "to_cents",
+    "to_ratio",
 ]

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import Deal
 from accounts.quarters import Quarter
-from payouts import whatif
+from payouts import rules, whatif
 from payouts.models import AttainmentSnapshot, PersonPlan
 from tests.conftest import assign, make_account, usage
 
@@ -39,7 +39,9 @@ def pipeline(people):
 @pytest.mark.django_db
 def test_an_ae_sees_what_each_open_deal_would_add_if_it_closed_this_quarter(pipeline):
     charlie, big = pipeline
-    now, rows = whatif.open_deals(charlie, Q2, MID_JUNE)
+    inputs = whatif.inputs_of(charlie, Q2, MID_JUNE)
+    now = rules.compute(inputs)
+    rows = whatif.open_deals(charlie, inputs)
     assert (now.amount, now.metric) == (Decimal("5000.00"), Decimal("0.4"))
     assert [(r.external_id, r.arr, r.amount, r.amount_change, r.metric) for r in rows] == [
         # 10,000 x 0.25 = 2,500.00 more; attainment (20,000 + 10,000) / 50,000
@@ -47,7 +49,7 @@ def test_an_ae_sees_what_each_open_deal_would_add_if_it_closed_this_quarter(pipe
         ("D-SMALL", Decimal("2000"), Decimal("5500.00"), Decimal("500.00"), Decimal("0.44")),
     ]
     # Another ARR typed for a deal: 36,000 x 0.25 = 9,000.00 more.
-    _now, rows = whatif.open_deals(charlie, Q2, MID_JUNE, arr_of={big.id: Decimal("36000")})
+    rows = whatif.open_deals(charlie, inputs, arr_of={big.id: Decimal("36000")})
     assert (rows[0].arr, rows[0].amount, rows[0].metric) == (
         Decimal("36000"), Decimal("14000.00"), Decimal("1.12"))
     assert not AttainmentSnapshot.objects.exists()  # nothing was written
@@ -67,7 +69,7 @@ def test_a_csm_sees_their_bonus_if_an_account_churned_or_recovered(people):
             usage(acc, D(2025, month, 1), "1000.00")
         for month in (4, 5):
             usage(acc, D(2025, month, 1), q2)
-    (row,) = whatif.accounts(alice, Q2, MID_JUNE, [drop.id])
+    (row,) = whatif.accounts(whatif.inputs_of(alice, Q2, MID_JUNE), [drop.id])
     assert row.external_id == "DROP"
     # Churned now: DROP's end ARR is 4 x 1,000 (no revenue after mid-June): still no bonus.
     assert row.if_churned == Decimal("0.00")
