@@ -91,14 +91,25 @@ def ensure_redis() -> None:
 
 
 def stop_children() -> None:
+    """SIGTERM to every server, then SIGKILL to any still running 10 s later. A second SIGTERM
+    (make forwards the one it gets) must not cut this short and leave a server behind."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for proc in reversed(CHILDREN):
         if proc.poll() is None:
             proc.terminate()
+    deadline = time.monotonic() + 10
     for proc in CHILDREN:
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            say(f"{NAMES.get(proc.pid, 'a server')} did not stop within 10 s: killing it")
             proc.kill()
+            proc.wait(timeout=5)
+
+
+def _stop_on_sigterm(*_) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)  # atexit then stops the children
 
 
 def manage(*args: str) -> None:
@@ -167,7 +178,7 @@ def run() -> int:
     # Served as deployed: DEBUG off, so errors show the product's own pages and static files
     # come from WhiteNoise. `DEBUG=true make run` is development, with Django's debug pages.
     os.environ.setdefault("DEBUG", "false")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # atexit then stops the children
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     DATA.mkdir(parents=True, exist_ok=True)  # Celery beat's schedule lives here on every path
     ensure_postgres("compapp")
     atexit.register(stop_children)
