@@ -39,7 +39,18 @@ def account_detail(request, account_id):
     owners = list(selectors.account_owners(account))
     current = _current(owners, on)
     since = max((a.start_date for a in current), default=None)
-    invoices = InvoiceTable(account.invoices.all(), prefix="inv-")
+    # A link from an invoice id or a deal elsewhere (?invoice=, ?deal=) opens the page on
+    # that invoice, or on the deal's invoices; "show all" drops the filter.
+    focus = {key: request.GET[key].strip() for key in ("invoice", "deal")
+             if request.GET.get(key, "").strip()}
+    shown_invoices = account.invoices.all()
+    if "invoice" in focus:
+        shown_invoices = shown_invoices.filter(external_id=focus["invoice"])
+    if "deal" in focus:
+        shown_invoices = shown_invoices.filter(deal_external_id=focus["deal"])
+    invoices = InvoiceTable(shown_invoices, prefix="inv-")
+    deal = (account.deals.select_related("owner").filter(external_id=focus["deal"]).first()
+            if "deal" in focus else None)
     export = configure(request, invoices, filename=f"invoices-{account.external_id}",
                        per_page=25)
     if export is not None:
@@ -62,6 +73,9 @@ def account_detail(request, account_id):
         "contract_value": format_money(account.annual_contract_value),
         "risk_reasons": risk.at_risk_reasons(account, on, since=since),
         "invoices": invoices,
+        "focus": focus,
+        "deal": deal,
+        "deal_arr": format_money(deal.arr) if deal else "",
         "months": months,
         "arr_chart": arr_by_month(months),
         "health_band": risk.health_band(account.health_score),

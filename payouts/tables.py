@@ -157,6 +157,11 @@ class DealLineTable(BaseTable):
         attrs = {"class": "attainment-deals"}
         empty_text = "No deal closed in the quarter yet."
 
+    def render_external_id(self, value, record):
+        if record.get("url"):
+            return format_html('<a href="{}">{}</a>', record["url"], value)
+        return value
+
     def render_bucket(self, value):
         return bucket_label(value)
 

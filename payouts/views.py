@@ -8,13 +8,17 @@ figure, so what it shows is what the nightly job (or a recompute) stored, with i
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.display.tables import configure
@@ -23,7 +27,7 @@ from accounts.permissions import person_for_user, require_role, roles_of
 from accounts.quarters import Quarter
 from accounts.revenue import run_rate_arr
 from accounts.selectors import get_person_for_user, openable_account_ids
-from payouts import charts, explain, risk, runs, selectors
+from payouts import charts, explain, glance, risk, runs, selectors
 from payouts.models import AttainmentSnapshot, PlanKind, QuotaAmendment, RecomputeRun
 from payouts.rules import to_cents
 from payouts.tables import (
@@ -93,8 +97,23 @@ def _attainment(request, person, *, own):
     quarter = _quarter(request)
     today = datetime.date.today()
     current = Quarter.containing(today)
-    snapshot = selectors.latest_snapshots(quarter, people=[person]).first()
+    latest = selectors.latest_snapshots(quarter, people=[person]).first()
+    snapshot = latest
+    if request.GET.get("snapshot"):
+        # A payout line's link: the stored computation that produced it, which a later
+        # recompute may have followed.
+        try:
+            snapshot_id = int(request.GET["snapshot"])
+        except ValueError:
+            raise Http404("no such computation") from None
+        snapshot = (AttainmentSnapshot.objects.filter(id=snapshot_id, person=person,
+                                                      quarter=str(quarter))
+                    .select_related("person", "plan_version").first())
+        if snapshot is None:
+            raise Http404("no such computation")
     context = {
+        "older_than_latest": snapshot is not None and latest is not None
+        and snapshot.id != latest.id,
         "person": person,
         "own": own,
         "quarter": quarter,
@@ -113,6 +132,10 @@ def _attainment(request, person, *, own):
         links = _AccountLinks(request.user, snapshot, previous)
         context.update(_snapshot_figures(snapshot, links))
         context["changes"] = _changes(previous, snapshot, links) if previous else None
+        last_quarter = selectors.latest_snapshots(quarter.previous(), people=[person]).first()
+        context["glance"] = glance.at_a_glance(snapshot, previous=previous,
+                                               last_quarter=last_quarter)
+        context["glance_figures"] = glance.by_figure(context["glance"])
     # At-risk accounts are ranked live (a what-if recompute per account) on their own page,
     # linked from here, so that this page reads only stored snapshots.
     if snapshot is not None:
@@ -144,9 +167,17 @@ class _AccountLinks:
                for part in (snapshot.explanation, snapshot.inputs)
                for account in part.get("accounts", [])}
         self.openable = openable_account_ids(user, ids)
+        self.by_external = {account["external_id"]: account["account_id"]
+                            for snapshot in snapshots if snapshot is not None
+                            for part in (snapshot.explanation, snapshot.inputs)
+                            for account in part.get("accounts", [])}
 
     def url(self, account_id: int) -> str | None:
         return account_url(account_id) if account_id in self.openable else None
+
+    def url_of_external(self, external_id: str) -> str | None:
+        account_id = self.by_external.get(external_id)
+        return None if account_id is None else self.url(account_id)
 
 
 def _snapshot_figures(snapshot: AttainmentSnapshot, links: _AccountLinks) -> dict:
@@ -169,7 +200,7 @@ def _snapshot_figures(snapshot: AttainmentSnapshot, links: _AccountLinks) -> dic
         end_label="12 × that month" if logo else "End ARR",
     )
 
-    deal_rows = [_deal_row(deal) for deal in explanation.get("deals", [])]
+    deal_rows = [_deal_row(deal, links) for deal in explanation.get("deals", [])]
     parts = [{
         "label": "Accounts",
         "why": f"sum of the contributions of {len(account_rows)} account(s) above",
@@ -245,8 +276,12 @@ def _account_row(line: dict, run_rates: dict, links: _AccountLinks) -> dict:
     }
 
 
-def _deal_row(deal: dict) -> dict:
+def _deal_row(deal: dict, links: _AccountLinks) -> dict:
+    account_url = links.url_of_external(deal["account_external_id"])
     return {
+        # The deal opens on its account's page, with the deal's invoices.
+        "url": f"{account_url}?deal={quote(deal['external_id'])}#invoices" if account_url
+        else None,
         "external_id": deal["external_id"],
         "account_external_id": deal["account_external_id"],
         "bucket": deal["bucket"],
@@ -377,10 +412,34 @@ def _attainment_url(person) -> str:
 
 
 def _changes(previous, latest, links: _AccountLinks) -> dict:
-    """`explain.snapshot_changes` with the accounts' links and as a table."""
+    """`explain.snapshot_changes` with the accounts' links and as a table, and each invoice
+    its events name linked to its row on the account's page."""
     changes = explain.snapshot_changes(previous, latest)
     rows = [{**row, "url": links.url(row["account_id"])} for row in changes.pop("rows")]
-    return {**changes, "table": AccountChangeTable(rows, prefix="chg-")}
+    events = [_linked_event(event, links) for event in changes.pop("events")]
+    return {**changes, "events": events, "table": AccountChangeTable(rows, prefix="chg-")}
+
+
+_EVENT_ACCOUNT = re.compile(r"^(\S+) \d{4}-\d{2}: ")
+_EVENT_INVOICE = re.compile(r"\binvoice ([\w.\-/]+)")
+
+
+def _linked_event(text: str, links: _AccountLinks):
+    """An event ("ACC-1 2025-06: invoice INV-9 paid on ...") as HTML, its invoices linked
+    to the account page when this user may open it."""
+    found = _EVENT_ACCOUNT.match(text)
+    url = links.url_of_external(found.group(1)) if found else None
+    if url is None:
+        return text
+    parts, last = [], 0
+    for match in _EVENT_INVOICE.finditer(text):
+        invoice_id = match.group(1)
+        parts.append(escape(text[last:match.start()]))
+        parts.append(format_html('invoice <a href="{}?invoice={}#invoices">{}</a>', url,
+                                 quote(invoice_id), invoice_id))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every part escaped
 
 
 def person_at_risk(request, person_id):

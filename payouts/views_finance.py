@@ -8,7 +8,6 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -94,21 +93,21 @@ def queue(request, quarter):
     export = configure(request, table, filename=f"payout-queue-{quarter}", per_page=QUEUE_PAGE_SIZE)
     if export is not None:
         return export
-    # The totals over every page, in one aggregate query (not by loading every payout).
-    totals = queue_filter.qs.aggregate(
-        count=Count("id"),
-        grand_total=Sum("total_amount"),
-        pending=Count("id", filter=Q(status="pending_approval")),
-    )
+    # The totals over every page, in one aggregate query (not by loading every payout), and
+    # the same of the quarter before, to show how the grand total moved.
+    now = finance.totals_by_person(queue_filter.qs)
+    before = finance.totals_by_person(QueueFilter(
+        request.GET or None, queryset=finance.payout_queue(quarter.previous())).qs)
     context = {
         "quarter": quarter,
         "previous": quarter.previous(),
         "next": quarter.next(),
         "filter": queue_filter,
         "table": table,
-        "count": totals["count"],
-        "grand_total": finance.money(totals["grand_total"] or ZERO_CENTS),
-        "pending": totals["pending"],
+        "count": sum(t.count for t in now.values()),
+        "grand_total": finance.money(sum((t.total for t in now.values()), ZERO_CENTS)),
+        "pending": sum(t.pending for t in now.values()),
+        "total_change": finance.total_change(now, before),
         "open_inquiries": finance.open_inquiries(quarter),
         "closable": datetime.date.today() > quarter.cutoff,
         "closed": Payout.objects.filter(quarter=str(quarter)).exists(),
@@ -220,7 +219,7 @@ def payout_review(request, payout_id):
 def _review(request, payout, adjust_form=None, status=200):
     """The payout's page; `adjust_form` keeps what was typed in a refused adjustment."""
     quarter = Quarter.parse(payout.quarter)
-    statement = finance.statement_for(payout.person, quarter)
+    statement = finance.statement_for(payout.person, quarter, viewer=request.user)
     for inquiry in statement.open_inquiries:
         inquiry.form = ResolveForm(auto_id=f"id_inquiry{inquiry.id}_%s")
     context = {
@@ -435,7 +434,7 @@ def my_statements(request):
 def statement(request, person_id, quarter):
     person = finance.get_statement_person(request.user, person_id)
     own = person == person_for_user(request.user)
-    data = finance.statement_for(person, quarter)
+    data = finance.statement_for(person, quarter, viewer=request.user)
     context = {
         "s": data,
         "own": own,

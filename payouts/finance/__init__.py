@@ -37,6 +37,8 @@ from payouts.finance.queue import (  # noqa: F401
     payout_queue,
     payouts_with_totals,
     projected_gap,
+    total_change,
+    totals_by_person,
 )
 from payouts.finance.statements import (  # noqa: F401
     Statement,
@@ -55,5 +57,6 @@ __all__ = [
     "get_statement_person", "inquiry_raise", "inquiry_resolve", "money", "needs_quota",
     "next_open_payout", "open_inquiries", "payout_queue", "payouts_with_totals",
     "plan_accept", "plan_acceptances", "plan_of", "projected_gap", "statement_for",
-    "statement_text", "statements_email", "statements_of",
+    "statement_text", "statements_email", "statements_of", "total_change",
+    "totals_by_person",
 ]

@@ -3,6 +3,7 @@ the next open payout a later adjustment lands on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
@@ -20,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Person
-from accounts.money import ZERO_CENTS
+from accounts.money import ZERO_CENTS, format_money
 from accounts.quarters import Quarter, add_months
 from payouts import services
 from payouts.finance.common import MONEY_FIELD
@@ -31,6 +32,7 @@ from payouts.models import (
     Payout,
     PayoutAdjustment,
     PayoutLine,
+    PayoutStatus,
     PersonPlan,
     PlanKind,
     ProposedAdjustment,
@@ -142,3 +144,45 @@ def _add_adjustment_later(*, payout: Payout, user, amount: Decimal, reason: str)
                 "apply it."
             )
     return services.payout_adjust(payout_id=target.id, user=user, amount=amount, reason=reason)
+
+
+@dataclass(frozen=True)
+class PersonTotals:
+    name: str
+    total: Decimal
+    count: int
+    pending: int
+
+
+def totals_by_person(qs: QuerySet[Payout]) -> dict[int, PersonTotals]:
+    """Each person's payouts in `qs`: their total, how many, how many wait for approval (one
+    aggregate query; the queue's figures are sums of these)."""
+    return {
+        row["person_id"]: PersonTotals(row["person__name"], row["total"] or ZERO_CENTS,
+                                       row["count"], row["pending"])
+        for row in qs.order_by().values("person_id", "person__name").annotate(
+            total=Sum("total_amount"), count=Count("id"),
+            pending=Count("id", filter=Q(status=PayoutStatus.PENDING_APPROVAL)))
+    }
+
+
+def total_change(now: dict[int, PersonTotals], was: dict[int, PersonTotals], *,
+                 limit: int = 3) -> dict:
+    """How the grand total moved against the same filter on the quarter before, and the
+    people whose totals moved it most ("Name +$1,200.00")."""
+    moves = []
+    for person_id in now.keys() | was.keys():
+        name = (now.get(person_id) or was[person_id]).name
+        change = ((now[person_id].total if person_id in now else ZERO_CENTS)
+                  - (was[person_id].total if person_id in was else ZERO_CENTS))
+        if change:
+            moves.append((-abs(change), name.lower(), name, change))
+    moves.sort()
+    delta = (sum((t.total for t in now.values()), ZERO_CENTS)
+             - sum((t.total for t in was.values()), ZERO_CENTS))
+    return {
+        "delta": format_money(delta, signed=True) if delta else "no change",
+        "had_payouts": bool(was),
+        "causes": [f"{name} {format_money(change, signed=True)}"
+                   for *_, name, change in moves[:limit]],
+    }

@@ -3,8 +3,10 @@ and an e-mail."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -14,10 +16,11 @@ from django.db.models import (
 from django.http import Http404
 from django.template.loader import render_to_string
 
-from accounts.models import Person
+from accounts.models import Invoice, Person
 from accounts.money import ZERO_CENTS
 from accounts.permissions import person_for_user, roles_of, visible_people
 from accounts.quarters import Quarter
+from accounts.selectors import openable_account_ids
 from payouts.finance.common import _require_finance, attainment_url, displayed, money
 from payouts.finance.queue import payouts_with_totals
 from payouts.models import (
@@ -26,6 +29,7 @@ from payouts.models import (
     Payout,
     PayoutEvent,
 )
+from payouts.tables import account_url
 
 
 @dataclass
@@ -76,7 +80,9 @@ def get_statement_person(user, person_id: int) -> Person:
     return person
 
 
-def statement_for(person: Person, quarter: Quarter) -> Statement:
+def statement_for(person: Person, quarter: Quarter, *, viewer=None) -> Statement:
+    """The payout of the person's quarter as a statement; with `viewer`, the invoices its
+    lines name link only to the account pages that user may open."""
     payout = (
         Payout.objects.filter(person=person, quarter=str(quarter))
         .select_related("plan_version", "approved_by")
@@ -85,6 +91,7 @@ def statement_for(person: Person, quarter: Quarter) -> Statement:
     if payout is None:
         return Statement(person=person, quarter=quarter, payout=None)
     lines = displayed(payout.lines.all())
+    _link_sources(person, quarter, payout, lines, viewer)
     adjustments = displayed(payout.adjustments.select_related("created_by"))
     total = (sum((x.amount for x in lines), ZERO_CENTS)
              + sum((a.amount for a in adjustments), ZERO_CENTS))
@@ -94,6 +101,34 @@ def statement_for(person: Person, quarter: Quarter) -> Statement:
             else ""
     return Statement(person=person, quarter=quarter, payout=payout, lines=lines,
                      adjustments=adjustments, inquiries=inquiries, total=total)
+
+
+_QUARTER_FIRST = re.compile(r"^(\d{4}Q[1-4])\b")
+_NAMED = re.compile(r"paid after its cutoff: (.+)$")
+
+
+def _link_sources(person: Person, quarter: Quarter, payout: Payout, lines, viewer) -> None:
+    """Each line's way to its source: `source_url`, the computation that produced it (the
+    payout's own snapshot for this quarter's figures, the quarter's figures for money
+    carried from an earlier one), and `invoice_links`, [(invoice id, its account page)]
+    for the invoices a carried line names."""
+    named = {line.id: [n.strip() for n in match.group(1).split(",")]
+             for line in lines if (match := _NAMED.search(line.source))}
+    rows = list(Invoice.objects.filter(
+        external_id__in={n for names in named.values() for n in names})
+        .values("external_id", "account_id")) if named else []
+    openable = (openable_account_ids(viewer, {r["account_id"] for r in rows})
+                if viewer is not None and rows else None)
+    pages = {r["external_id"]: f"{account_url(r['account_id'])}?invoice="
+             f"{quote(r['external_id'])}#invoices"
+             for r in rows if openable is None or r["account_id"] in openable}
+    for line in lines:
+        found = _QUARTER_FIRST.match(line.source)
+        of = found.group(1) if found else str(quarter)
+        line.source_url = attainment_url(person.id, of)
+        if of == str(quarter) and payout.snapshot_id:
+            line.source_url += f"&snapshot={payout.snapshot_id}"
+        line.invoice_links = [(n, pages[n]) for n in named.get(line.id, []) if n in pages]
 
 
 def statements_of(person: Person) -> QuerySet[Payout]:

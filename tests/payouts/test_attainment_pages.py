@@ -234,7 +234,10 @@ def test_it_names_an_invoice_paid_since_the_previous_snapshot(alice_book, client
     Invoice.objects.filter(external_id="A1-5").update(status="paid", paid_on=D(2025, 6, 12))
     recompute("2025-06-15")
     html = text(page(client_for("alice"), alice_book))
-    assert "invoice A1-5 paid on 2025-06-12: +$1,100.00" in html
+    # The invoice is linked to its row on the account's page.
+    a1 = Invoice.objects.get(external_id="A1-5").account_id
+    assert (f'invoice <a href="/accounts/{a1}/?invoice=A1-5#invoices">A1-5</a> paid on '
+            "2025-06-12: +$1,100.00") in html
     assert "The as-of date moved from 2025-06-10 to 2025-06-15" in html
     # Open invoices count in a projection: paying it changes what is unpaid, not the amount.
     assert re.search(r'id="amount-delta">\$0\.00<', html)
@@ -457,3 +460,57 @@ def test_an_aes_page_says_at_a_glance_why_commission_and_attainment_differ(
     assert "New annual deals" in html and "$20,000.00 of ARR × 25.00%" in html
     assert "Against the plan's curve" not in html  # an AE's pay is not a curve
     assert "0.250000" not in html  # the deal's rate reads as a share of ARR
+
+
+# ---------------------------------------------------------------------------------------
+# Change at a glance: each headline card against the previous computation and last quarter
+
+
+def glance(html: str) -> str:
+    match = re.search(r'<div class="card glance" id="glance">(.*?)</div>', html, re.S)
+    assert match, "no change-at-a-glance card"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(1))).strip()
+
+
+def card_deltas(html: str, figure: str) -> list[str]:
+    match = re.search(rf'<div class="figure {figure}">(.*?)</ul>', html, re.S)
+    assert match, f"no changes on the {figure} card"
+    return [re.sub(r"<[^>]+>", "", item).strip()
+            for item in re.findall(r"<li>(.*?)</li>", match.group(1), re.S)]
+
+
+@pytest.mark.django_db
+def test_each_headline_card_shows_its_change_since_the_previous_computation(
+        alice_book, client_for):  # noqa: F811
+    Invoice.objects.filter(external_id="A1-6").update(status="open", paid_on=None)
+    recompute("2025-07-14")
+    Invoice.objects.filter(external_id="A1-6").update(status="paid", paid_on=D(2025, 7, 10))
+    recompute("2025-07-14")
+    first, latest = AttainmentSnapshot.objects.filter(person=alice_book).order_by("computed_at")
+    when = f"{first.computed_at:%Y-%m-%d %H:%M}"
+    html = text(page(client_for("alice"), alice_book))
+    # $0.00 -> $1,250.00; 0% -> 50% of target pay; retention 110% both times (an unpaid
+    # invoice is kept out of final figures' money, not out of the retention measure's rows).
+    assert card_deltas(html, "amount") == [f"+$1,250.00 since {when}"]
+    assert card_deltas(html, "fraction") == [f"+50.00 points since {when}"]
+    # Only A-1's contribution moved (A-2's is the same both times), by what the table of
+    # what changed below gives for it.
+    assert glance(html) == (f"Since the computation of {when} UTC, the largest moves: "
+                            "Customer A-1 +$1,527.78.")
+    changes = table(html, "attainment-changes")
+    assert re.search(r'A-1.*?\+\$1,527\.78', changes, re.S)
+
+
+@pytest.mark.django_db
+def test_each_headline_card_shows_its_change_against_last_quarter(alice_book, client_for):  # noqa: F811
+    recompute("2025-04-14", quarter="2025Q1")
+    recompute("2025-07-14")
+    q1, q2 = attainment_json("2025Q1")["alice@example.com"], attainment_json()["alice@example.com"]
+    html = text(page(client_for("alice"), alice_book))
+    change = Decimal(q2["amount"]) - Decimal(q1["amount"])
+    sign = "+" if change > 0 else "-"
+    assert card_deltas(html, "amount") == [f"{sign}${abs(change):,.2f} vs 2025Q1"]
+    points = (Decimal(q2["bonus_fraction"]) - Decimal(q1["bonus_fraction"])) * 100
+    shown = "no change" if not points else f"{'+' if points > 0 else ''}{points:.2f} points"
+    assert card_deltas(html, "fraction") == [f"{shown} vs 2025Q1"]
+    assert glance(html).startswith("Against 2025Q1 (final)")

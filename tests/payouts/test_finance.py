@@ -89,6 +89,28 @@ def test_the_queue_shows_every_payout_with_totals_to_the_cent(closed, users, cli
 
 
 @pytest.mark.django_db
+def test_the_grand_total_shows_its_change_against_last_quarter_and_who_moved_it(
+        closed, users, client_for):
+    alice = payout_of(closed["alice"])
+    payout_adjust(payout_id=alice.id, user=users["fiona"], amount=Decimal("-100.50"),
+                  reason="refund of Customer A-1")
+    close(Q3, today=D(2025, 10, 20))
+    totals = {p.person.email: p.total_amount for p in finance.payouts_with_totals(
+        Payout.objects.filter(quarter=str(Q3)).select_related("person"))}
+    alice_q3 = totals["alice@example.com"]
+    assert totals["bob@example.com"] == totals["charlie@example.com"] == Decimal("0.00")
+    html = client_for("fiona").get("/finance/2025Q3/").content.decode()
+    change = alice_q3 - Decimal("1149.50")  # only Alice's total moved: bob and charlie $0 both
+    shown = f"{'+' if change > 0 else '-'}${abs(change):,.2f}"
+    assert re.search(rf'id="total-change">{re.escape(shown)}</span> <span class="muted">vs 2025Q2',
+                     html)
+    assert f"<strong>Against 2025Q2</strong>, the largest moves: Alice {shown}." in html
+    # 2025Q1 had no payouts: nothing to compare with, so no change is shown.
+    html = client_for("fiona").get("/finance/2025Q2/").content.decode()
+    assert 'id="total-change"' not in html
+
+
+@pytest.mark.django_db
 def test_the_queue_reads_the_same_number_of_queries_whatever_the_number_of_payouts(
         closed, client_for):
     from django.test.utils import CaptureQueriesContext
