@@ -489,8 +489,8 @@ def test_each_headline_card_shows_its_change_since_the_previous_computation(
     first, latest = AttainmentSnapshot.objects.filter(person=alice_book).order_by("computed_at")
     when = f"{first.computed_at:%Y-%m-%d %H:%M}"
     html = text(page(client_for("alice"), alice_book))
-    # $0.00 -> $1,250.00; 0% -> 50% of target pay; retention 110% both times (an unpaid
-    # invoice is kept out of final figures' money, not out of the retention measure's rows).
+    # $0.00 -> $1,250.00 and 0% -> 50% of target pay, once A1-6's $1,100.00 counts as paid
+    # by the cutoff (retention 97.78% -> 110.00%).
     assert card_deltas(html, "amount") == [f"+$1,250.00 since {when}"]
     assert card_deltas(html, "fraction") == [f"+50.00 points since {when}"]
     # Only A-1's contribution moved (A-2's is the same both times), by what the table of
