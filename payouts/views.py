@@ -321,11 +321,17 @@ def _ae_figures(snapshot, quarter, inputs, figures, deal_rows, links) -> dict:
     )
     bucket_arr = figures.get("bucket_arr", {})
     lines = snapshot.explanation.get("lines", {})
+    # The rule stores each bucket's rate; snapshots stored before it did are read the way
+    # the rule chose then (the plan's own rate for the bucket, else the default rate).
+    stored = figures.get("rates") or {}
     explicit = snapshot.plan_version.rates or {}
     default_rate = to_decimal(figures.get("default_rate")) or ZERO
     buckets = []
     for bucket, arr in bucket_arr.items():
-        rate = to_decimal(explicit[bucket]) if bucket in explicit else default_rate
+        if bucket in stored:
+            rate = to_decimal(stored[bucket])
+        else:
+            rate = to_decimal(explicit[bucket]) if bucket in explicit else default_rate
         buckets.append({
             "label": bucket_label(bucket), "arr": format_money(arr),
             "rate": format_percent(rate), "commission": format_money(lines.get(bucket) or 0),

@@ -94,6 +94,7 @@ def _ae_commission(quarter, as_of, terms, person, accounts, deals, quota):
         figures={"quota": quota, "bucket_arr": bucket_arr, "churn": churn,
                  "arr_added": arr_added, "commission": commission,
                  "unpaid_commission": unpaid_commission, "default_rate": default_rate.value,
+                 "rates": {b: rates[b].value for b in BUCKETS_AE},
                  "guarantee_share": g, "book_day": day},
     )
 

@@ -31,6 +31,7 @@ class TestAeBuckets:
         # rate = 12500 / 200000 = 0.0625; 200000 x 0.0625 = 12500
         r = ae(deals=[deal("D1", "new_annual", 200000)])
         assert r.figures["default_rate"] == D("0.0625")
+        assert set(r.figures["rates"].values()) == {D("0.0625")}  # every bucket at the default
         assert r.metric == 1
         assert r.bonus_fraction == 1
         assert r.amount == D("12500.00")
