@@ -489,3 +489,18 @@ def people_affected_by_accounts(account_ids, quarter: Quarter) -> list:
                             closed_on__lte=quarter.end).values_list("owner_id", flat=True)
     )
     return list(Person.objects.filter(id__in=owners))
+
+
+def attainment_refresh(*, quarter: Quarter, as_of: datetime.date, people, cause: str = ""):
+    """Recompute the given people after a change of their inputs (an import, a reassignment,
+    an approved hand-off, a quota amendment: `payouts.fresh`) and name the change on the
+    snapshots it stored new. Idempotent as `attainment_recompute` is: the same change twice
+    stores each snapshot once, and a snapshot already stored keeps its first cause."""
+    stored = set(AttainmentSnapshot.objects.filter(
+        quarter=str(quarter), as_of=as_of, person__in=people
+    ).values_list("id", flat=True))
+    snapshots = attainment_recompute(quarter=quarter, as_of=as_of, people=people)
+    new = [s.id for s in snapshots if s.id not in stored]
+    if new and cause:
+        AttainmentSnapshot.objects.filter(id__in=new, cause="").update(cause=cause[:300])
+    return snapshots
