@@ -325,3 +325,17 @@ def test_a_quota_amended_in_the_admin_refreshes_that_quarter_of_that_ae(
     assert snapshot.cause == "quota amendment: $40,000.00 → $50,000.00 (took over FR-9)"
     assert snapshot.inputs["quota"] == "50000.00"
     assert {pk: row for pk, row in snapshot_rows().items() if pk in before} == before
+
+
+@pytest.mark.django_db
+def test_a_refresh_that_finds_the_figures_stored_keeps_the_run_that_stored_them(books):
+    alice = books["alice"]
+    run, _started = services.recompute_run_start(
+        quarter=QUARTER, as_of=TODAY, total=3, person_ids=[p.id for p in books.values()])
+    services.attainment_recompute(quarter=QUARTER, as_of=TODAY, people=[alice], run=run)
+    stored = latest(alice)
+    assert stored.run_id == run.id
+    services.attainment_refresh(quarter=QUARTER, as_of=TODAY, people=[alice], cause="a test")
+    stored.refresh_from_db()
+    assert (stored.run_id, stored.cause) == (run.id, "")  # still counted by its run
+    assert services.recompute_run_progress(run=run).done == 1
