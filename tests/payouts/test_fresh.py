@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 import tests.system.test_faults as faults
-from accounts.imports.engine import ImportChanges
+from accounts.imports import engine
 from accounts.models import ImportRun
 from accounts.quarters import Quarter, add_months
 from accounts.services import account_reassign
@@ -28,7 +28,7 @@ from compapp.imports import import_csv
 from compapp.workspace.handoffs import handoff_approve, handoff_propose
 from payouts import fresh, rules, selectors, services
 from payouts.explain import month_figures
-from payouts.models import AttainmentSnapshot, PersonPlan
+from payouts.models import AttainmentSnapshot, PersonPlan, RecomputeRun
 from tests.conftest import assign, invoice, make_account, make_user
 
 TODAY = datetime.date.today()
@@ -231,9 +231,20 @@ def test_nothing_is_sent_when_the_broker_is_unreachable(books, unreachable_broke
     assert "figures not refreshed after a test (the nightly run will)" in caplog.text
 
 
-def test_a_big_import_refreshes_the_open_quarters_in_full():
-    changed = ImportChanges(everything=True)
-    assert changed and not ImportChanges()
+@pytest.mark.django_db
+def test_an_import_too_big_to_list_starts_a_run_of_each_open_quarter(
+    books, tmp_path, monkeypatch, eager, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(engine, "CHANGES_LISTED_UP_TO", 1)
+    path = write_invoices(tmp_path / "big.csv", todays_invoice("FR0-TODAY", "FR-0", "10.00"),
+                          todays_invoice("FR1-TODAY", "FR-1", "20.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        result = import_csv("invoices", path)
+    assert result.changed.everything
+    runs = RecomputeRun.objects.all()
+    assert {(r.quarter, r.as_of, r.status, r.total) for r in runs} == {
+        (str(q), TODAY, "done", 3) for q in fresh.open_quarters(TODAY)}
+    assert revenue_of(latest(books["bob"]), "FR-1") == Decimal("20.00")
 
 
 # --- a reassignment, a hand-off, a quota amendment (tasks run here, at commit) -------------
