@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from celery import current_app, group
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -40,9 +41,6 @@ from payouts.services import people_affected_by_accounts
 logger = logging.getLogger(__name__)
 
 EVERY_DAY = (datetime.date.min, datetime.date.max)
-# People per task: a batch is gathered in the same few queries as one person, and several
-# batches let several worker processes share a large change.
-BATCH = 50
 
 Days = tuple[datetime.date, datetime.date]
 
@@ -98,7 +96,7 @@ def refresh_send(change: Change, today: datetime.date | None = None) -> int:
     """Send the tasks that recompute what `change` moved; the number of tasks sent (0 when the
     broker or the database could not be reached: the nightly run catches up)."""
     today = today or datetime.date.today()
-    task = current_app.signature
+    task, batch = current_app.signature, settings.FRESH_BATCH_PEOPLE
     try:
         if change.everything:
             jobs = [task("payouts.tasks.recompute_quarter", args=(str(q), today.isoformat()))
@@ -106,9 +104,9 @@ def refresh_send(change: Change, today: datetime.date | None = None) -> int:
         else:
             jobs = [
                 task("payouts.tasks.refresh_people",
-                     args=(ids[i : i + BATCH], str(quarter), today.isoformat(), change.cause))
+                     args=(ids[i : i + batch], str(quarter), today.isoformat(), change.cause))
                 for quarter, ids in people_to_refresh(change, today)
-                for i in range(0, len(ids), BATCH)
+                for i in range(0, len(ids), batch)
             ]
         if jobs:
             group(jobs).delay()

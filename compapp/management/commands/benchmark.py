@@ -205,7 +205,7 @@ class Command(BaseCommand):
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the worker did not start:\n{log.read_text()}")
                 time.sleep(0.1)
-            latencies, imports = [], []
+            latencies, imports, busy, warm_up = [], [], [], 0.0
             for run in range(runs + 1):  # the first warms the worker up
                 write_file(run)
                 committed = []
@@ -223,10 +223,13 @@ class Command(BaseCommand):
                 ).values("person_id").distinct().count() < len(affected):
                     if time.monotonic() > deadline:
                         raise RuntimeError("the affected people were not refreshed in 300 s")
-                    time.sleep(0.005)
+                    time.sleep(0.01)
                 if run:
                     latencies.append(time.perf_counter() - at)
                     imports.append(at - started)
+                    busy.append(self._worker_seconds(log) - sum(busy) - warm_up)
+                else:
+                    warm_up = self._worker_seconds(log)
         finally:
             app.conf.task_default_queue = default_queue
             os.killpg(worker.pid, 15)
@@ -243,7 +246,15 @@ class Command(BaseCommand):
                 conn.default_channel.client.delete(queue)
         return {"fresh_s": statistics.median(latencies), "fresh_runs_s": latencies,
                 "fresh_import_s": statistics.median(imports), "fresh_invoices": len(accounts),
-                "fresh_people": len(affected)}
+                "fresh_people": len(affected), "fresh_worker_s": statistics.median(busy)}
+
+    @staticmethod
+    def _worker_seconds(log) -> float:
+        """The seconds the worker's refresh tasks took so far, from its log."""
+        import re
+
+        return sum(float(s) for s in re.findall(
+            r"refresh_people\[[^\]]+\] succeeded in ([0-9.]+)s", log.read_text(errors="replace")))
 
     # -- import ---------------------------------------------------------------------------
     def bench_import(self, rows, runs):
@@ -356,8 +367,8 @@ class Command(BaseCommand):
             ("incremental recompute (1 invoice)", fmt("incremental_s", " s"), "",
              "target < 1 s"),
             (f"import-to-fresh latency ({r.get('fresh_invoices', '-')} invoices, "
-             f"{r.get('fresh_people', '-')} people)", fmt("fresh_s", " s"), "",
-             "target < 1 s median"),
+             f"{r.get('fresh_people', '-')} people)", fmt("fresh_s", " s"),
+             f"tasks {fmt('fresh_worker_s', ' s')}", "target < 1 s median"),
             (f"import {r.get('import_rows', '-')} invoices", fmt("import_s", " s"),
              fmt("import_floor_s", " s"), f"{fmt('import_ratio')} (target <= 3)"),
         ]
