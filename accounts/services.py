@@ -26,6 +26,7 @@ from accounts.models import (
 from accounts.permissions import person_for_user, roles_of, visible_people
 from accounts.quarters import add_months
 from accounts.selectors import book_sizes
+from accounts.signals import book_changed
 
 
 class ReassignError(ValidationError):
@@ -213,6 +214,14 @@ def _assignment_start(*, account, role, owner, start_date, inherited, reason,
         after={"assignments": [*(_assignment_json(a) for a in ended), _assignment_json(new)]},
         source=source,
         changed_by=by_user,
+    )
+    # The new owner's book and the former owner's change from the start date on.
+    days = (start_date, datetime.date.max)
+    what = "reassignment" if ended else "assignment"
+    book_changed.send(
+        sender=Assignment,
+        people={person_id: days for person_id in {owner.id, *(a.owner_id for a in ended)}},
+        cause=f"{what} of {account.external_id} ({role}) to {owner.name} from {start_date}",
     )
     return new
 

@@ -1,10 +1,12 @@
 """Every kind of file the product imports, and what an import sets off.
 
 The books' kinds (`accounts.imports`) and the pay's plans file (`payouts.imports`) make
-the kinds of the data contract. After an import that changed rows a figure depends on,
-every quarter with approved or paid payouts is recomputed and any difference is proposed
-to finance (SPEC 7, through 4.4's difference), so a change behind money already approved
-never passes silently.
+the kinds of the data contract. After an import that changed rows, the figures of the
+people and open quarters those rows concern are recomputed by the workers at once
+(`payouts.fresh`). After an import that changed rows a figure depends on, every quarter
+with approved or paid payouts is recomputed and any difference is proposed to finance
+(SPEC 7, through 4.4's difference), so a change behind money already approved never
+passes silently.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django import db
 from accounts.imports import BOOK_KINDS, ImportResult, Kind, import_file
 from accounts.quarters import Quarter
 from payouts.finance import differences_detect
+from payouts.fresh import after_import
 from payouts.imports import PlansFile
 from payouts.models import LOCKED_STATUSES, Payout
 
@@ -52,6 +55,9 @@ def import_csv(
     result = import_file(
         KINDS[kind], path, dry_run=dry_run, user=user, progress=progress, filename=filename
     )
+    # The people and quarters whose inputs changed are recomputed by the workers at once
+    # (on commit), before the slower follow-up of approved quarters below.
+    after_import(result)
     if result.ok and not dry_run and kind in FIGURE_KINDS and (result.created or result.updated):
         try:
             result.differences = differences_of_approved_quarters()

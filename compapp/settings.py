@@ -192,6 +192,9 @@ NIGHTLY_RECOMPUTE_HOUR = env_int("NIGHTLY_RECOMPUTE_HOUR", 2)
 # broker to hand the dead worker's tasks out again.
 RECOMPUTE_STALL_SECONDS = env_int("RECOMPUTE_STALL_SECONDS", 180)
 RECOMPUTE_RESUME_EVERY_SECONDS = env_int("RECOMPUTE_RESUME_EVERY_SECONDS", 300)
+# People per task when a change's figures are refreshed (payouts/fresh.py): smaller batches
+# spread a large change over more worker processes.
+FRESH_BATCH_PEOPLE = env_int("FRESH_BATCH_PEOPLE", 60)
 
 if TESTING:  # hashing every test user's password with PBKDF2 costs seconds per test
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.money import format_money
+from payouts.fresh import plan_changed
 from payouts.models import (
     AttainmentSnapshot,
     Inquiry,
@@ -52,6 +54,19 @@ class PersonPlanAdmin(admin.ModelAdmin):
     list_select_related = ("person",)
     inlines = [QuotaAmendmentInline]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        amended = [a for formset in formsets for a in getattr(formset, "new_objects", [])]
+        if form.has_changed() or amended:
+            # The figures of that quarter, recomputed once the admin's transaction commits.
+            plan_changed(form.instance, amendment_cause(amended[-1]) if amended
+                         else f"a change of the {form.instance.quarter} plan in the admin")
+
+
+def amendment_cause(amendment: QuotaAmendment) -> str:
+    return (f"quota amendment: {format_money(amendment.previous_quota) or 'none'} → "
+            f"{format_money(amendment.new_quota)} ({amendment.reason})")
+
 
 @admin.register(QuotaAmendment)
 class QuotaAmendmentAdmin(admin.ModelAdmin):
@@ -61,6 +76,10 @@ class QuotaAmendmentAdmin(admin.ModelAdmin):
     readonly_fields = ("amended_at",)
     date_hierarchy = "amended_at"
     list_select_related = ("person_plan__person", "amended_by")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        plan_changed(obj.person_plan, amendment_cause(obj))
 
 
 @admin.register(RecomputeRun)

@@ -65,6 +65,8 @@ def snapshot_changes(previous, latest) -> dict:
     names = {**before_lines, **now_lines}
 
     notes = []
+    if latest.cause:  # the change whose refresh stored these figures (`payouts.fresh`)
+        notes.append(f"Recomputed after {latest.cause}.")
     if previous.as_of != latest.as_of:
         notes.append(f"The as-of date moved from {previous.as_of} to {latest.as_of}: "
                      "facts dated in between now count, and more months may be complete.")

@@ -47,6 +47,13 @@ class PlansFile(Kind):
     history_key = (
         "(SELECT r.email FROM accounts_person r WHERE r.id = t.person_id) || '/' || t.quarter"
     )
+    # The person's figures of that quarter.
+    changes = ((
+        "person", "s.person_id",
+        "make_date(left(s.quarter, 4)::int, right(s.quarter, 1)::int * 3 - 2, 1)",
+        "(make_date(left(s.quarter, 4)::int, right(s.quarter, 1)::int * 3 - 2, 1)"
+        " + interval '3 months' - interval '1 day')::date",
+    ),)
     insert_extra = {"updated_at": "now()"}
     update_extra = {"updated_at": "now()"}
 

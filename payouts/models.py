@@ -149,6 +149,9 @@ class AttainmentSnapshot(models.Model):
         RecomputeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshots"
     )
     computed_at = models.DateTimeField()
+    # The change whose refresh first stored these figures ("import #12: invoices from
+    # day.csv"); empty for a run's. (Defaults in the database too: snapshots are written by SQL.)
+    cause = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-computed_at"]

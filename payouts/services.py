@@ -489,3 +489,26 @@ def people_affected_by_accounts(account_ids, quarter: Quarter) -> list:
                             closed_on__lte=quarter.end).values_list("owner_id", flat=True)
     )
     return list(Person.objects.filter(id__in=owners))
+
+
+def attainment_refresh(*, quarter: Quarter, as_of: datetime.date, people, cause: str = ""):
+    """Recompute the given people after a change of their inputs (an import, a reassignment,
+    an approved hand-off, a quota amendment: `payouts.fresh`) and name the change on the
+    snapshots it stored new. Idempotent as `attainment_recompute` is: the same change twice
+    stores each snapshot once, and a snapshot already stored keeps its first cause."""
+    stored = dict(AttainmentSnapshot.objects.filter(
+        quarter=str(quarter), as_of=as_of, person__in=people
+    ).values_list("id", "run_id"))
+    snapshots = attainment_recompute(quarter=quarter, as_of=as_of, people=people)
+    new = [s.id for s in snapshots if s.id not in stored]
+    if new and cause:
+        AttainmentSnapshot.objects.filter(id__in=new, cause="").update(cause=cause[:300])
+    # A snapshot found already stored keeps the run that stored it: a running run counts
+    # its people done by their snapshots.
+    by_run = {}
+    for s in snapshots:
+        if stored.get(s.id) is not None:
+            by_run.setdefault(stored[s.id], []).append(s.id)
+    for run_id, ids in by_run.items():
+        AttainmentSnapshot.objects.filter(id__in=ids).update(run_id=run_id)
+    return snapshots

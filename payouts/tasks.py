@@ -35,6 +35,17 @@ def recompute_person(person_id: int, quarter: str, as_of: str, run_id: int | Non
 
 
 @shared_task(**TASK_OPTIONS)
+def refresh_people(person_ids: list[int], quarter: str, as_of: str, cause: str = ""):
+    """The figures of some people after a change of their inputs (`payouts.fresh`)."""
+    people = list(Person.objects.filter(id__in=person_ids))
+    snapshots = services.attainment_refresh(
+        quarter=Quarter.parse(quarter), as_of=datetime.date.fromisoformat(as_of),
+        people=people, cause=cause,
+    )
+    return len(snapshots)
+
+
+@shared_task(**TASK_OPTIONS)
 def recompute_quarter(quarter: str, as_of: str, user_id: int | None = None):
     """Fan out one task per person; a second start while one runs joins the running one,
     or resumes it if it has stalled (lost its worker). Returns the run's id."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -47,6 +48,9 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
     differences: int = 0  # differences proposed to finance for approved quarters
     follow_up_lost: bool = False  # saved, but the database went away before the follow-up
+    # What the written rows concern, for the figures' refresh (`changes_of` below).
+    changed: ImportChanges | None = None
+    import_run_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -392,6 +396,7 @@ def import_file(
             if dry_run:
                 transaction.set_rollback(True)
                 return result
+            result.changed = changes_of(cursor, spec, result.created + result.updated)
             _write(
                 cursor,
                 spec,
@@ -401,7 +406,7 @@ def import_file(
                 params=params,
             )
             cursor.execute(f"DROP TABLE {STAGE}")
-            _record(result, sha256=sha256, user_id=user_id)
+            result.import_run_id = _record(result, sha256=sha256, user_id=user_id).id
     except IntegrityError as exc:
         # The checks above should leave nothing for the database to refuse; if something
         # changed meanwhile (an assignment saved from a page), its constraints still hold.
@@ -446,3 +451,52 @@ def import_runs_latest() -> dict[str, ImportRun]:
     latest = ImportRun.objects.values("kind").annotate(last=Max("id")).values("last")
     runs = ImportRun.objects.filter(id__in=latest).select_related("imported_by")
     return {run.kind: run for run in runs}
+
+
+# --- What an import changed, for the figures' refresh -------------------------------------
+#
+# Read from the staging table before the write, while a changed row's stored values (`t`)
+# are still the old ones: the accounts and people the created and updated rows concern, and
+# the days they speak of (`Kind.changes`). The pay's side turns that into the people and
+# quarters to recompute (`payouts.fresh`).
+
+# Past this many changed rows the follow-up recomputes the open quarters in full instead
+# (cheaper than listing the rows, and nearly everyone is concerned anyway).
+CHANGES_LISTED_UP_TO = 100_000
+
+
+@dataclass
+class ImportChanges:
+    """{id: (first day, last day)} of the accounts and people the changed rows concern;
+    `everything` when too many rows changed to list them."""
+
+    accounts: dict[int, tuple[datetime.date, datetime.date]] = field(default_factory=dict)
+    people: dict[int, tuple[datetime.date, datetime.date]] = field(default_factory=dict)
+    everything: bool = False
+
+    def __bool__(self):
+        return self.everything or bool(self.accounts or self.people)
+
+
+def changes_of(cursor, kind: Kind, changed_rows: int) -> ImportChanges:
+    """The accounts and people the created and updated rows concern, with their days."""
+    if not kind.changes or not changed_rows:
+        return ImportChanges()
+    if changed_rows > CHANGES_LISTED_UP_TO:
+        return ImportChanges(everything=True)
+    table = kind.model._meta.db_table
+    values = ", ".join(f"('{scope}', {ids}, {first}, {last})"
+                       for scope, ids, first, last in kind.changes)
+    cursor.execute(
+        f"""
+        SELECT c.scope, c.id, min(c.first)::date, max(c.last)::date
+          FROM {STAGE} s LEFT JOIN {table} t ON {kind.match}
+         CROSS JOIN LATERAL (VALUES {values}) AS c(scope, id, first, last)
+         WHERE (t.id IS NULL OR {_differs(kind)}) AND c.id IS NOT NULL
+         GROUP BY 1, 2
+        """
+    )
+    found = ImportChanges()
+    for scope, pk, first, last in cursor.fetchall():
+        (found.accounts if scope == "account" else found.people)[pk] = (first, last)
+    return found

@@ -55,6 +55,20 @@ from accounts.models import (
 
 STAGE = "import_stage"  # the temporary table an import stages its rows in
 
+# The days of `Kind.changes` when a change concerns every day (an account's own fields).
+EVER_FIRST, EVER_LAST = "DATE '0001-01-01'", "DATE '9999-12-31'"
+
+
+def _days_of(row: str, *columns: str) -> tuple[str, str]:
+    """The first and last of a row's dates (those given), as SQL."""
+    dates = ", ".join(f"{row}.{c}" for c in columns)
+    return f"least({dates})", f"greatest({dates})"
+
+
+def _changes_of_rows(scope: str, column: str, *dates: str) -> tuple[tuple[str, ...], ...]:
+    """The staged row and, when it updates one, the stored row: both sides of a change."""
+    return tuple((scope, f"{row}.{column}", *_days_of(row, *dates)) for row in ("s", "t"))
+
 
 class Kind:
     """One kind of file of the data contract. Subclasses declare the columns, the key, the
@@ -71,6 +85,10 @@ class Kind:
     stage_extra: tuple[tuple[str, str], ...] = ()
     insert_extra: dict[str, str] = {}
     update_extra: dict[str, str] = {}
+    # What a created or updated row concerns, for the figures' refresh (`engine.changes_of`):
+    # ("account" or "person", SQL of the id, SQL of the first and last day it speaks of),
+    # over the staged row `s` and the stored row `t` (NULL for a created row).
+    changes: tuple[tuple[str, str, str, str], ...] = ()
 
     def __init__(self):
         sources = [f.column if f.ref else f.label for f in self.fields if f.column] + [
@@ -174,6 +192,8 @@ class PeopleFile(Kind):
     match = "lower(t.email) = s.email"
     history_key = "t.email"
     stage_extra = (("manager_email", "text"),)
+    # A changed person's own figures, every quarter (a new person holds no account yet).
+    changes = (("person", "t.id", EVER_FIRST, EVER_LAST),)
 
     def prepare(self):
         self.load_people()
@@ -237,6 +257,8 @@ class AccountsFile(Kind):
         Field("contract_start", "contract_start", text=True),
         Field("contract_end", "contract_end", text=True),
     )
+    # A changed account's owners, every quarter (a new account has no owner yet).
+    changes = (("account", "t.id", EVER_FIRST, EVER_LAST),)
 
     def check(self, line, v, add):
         self.end_after_start(v, add, "contract_start", "contract_end")
@@ -283,6 +305,11 @@ class AssignmentsFile(Kind):
     history_key = (
         "(SELECT r.external_id FROM accounts_account r WHERE r.id = t.account_id)"
         " || '/' || t.role || '/' || t.start_date::text"
+    )
+    # The owners before and after, over the days held.
+    changes = tuple(
+        ("person", f"{row}.owner_id", f"{row}.start_date", f"coalesce({row}.end_date, {EVER_LAST})")
+        for row in ("s", "t")
     )
     insert_extra = {
         "cap_override_reason": "''",
@@ -386,6 +413,8 @@ class InvoicesFile(Kind):
         Field("paid_on", "paid_on", text=True),
         Field("deal_external_id", "deal_external_id"),
     )
+    changes = _changes_of_rows("account", "account_id", "issued_on", "period_start",
+                               "period_end", "paid_on")
 
     def prepare(self):
         self.load_accounts()
@@ -421,6 +450,8 @@ class UsageFile(Kind):
         "(SELECT r.external_id FROM accounts_account r WHERE r.id = t.account_id)"
         " || '/' || to_char(t.month, 'YYYY-MM')"
     )
+    changes = (("account", "s.account_id", "s.month",
+                "(s.month + interval '1 month' - interval '1 day')::date"),)
 
     def prepare(self):
         self.load_accounts()
@@ -461,6 +492,10 @@ class DealsFile(Kind):
         Field("demo_on", "demo_on", text=True),
         Field("closed_on", "closed_on", text=True),
         Field("payment_schedule", "payment_schedule"),
+    )
+    changes = (
+        _changes_of_rows("account", "account_id", "created_on", "demo_on", "closed_on")
+        + _changes_of_rows("person", "owner_id", "created_on", "demo_on", "closed_on")
     )
 
     def prepare(self):

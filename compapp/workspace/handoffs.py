@@ -32,6 +32,7 @@ from accounts.permissions import person_for_user, roles_of, sees_everyone, visib
 from accounts.quarters import Quarter
 from accounts.selectors import format_money, in_force
 from accounts.services import ReassignError, _assignment_json, _insert, _lock
+from payouts.fresh import Change, refresh_on_commit
 from payouts.models import PersonPlan, QuotaAmendment
 
 MAX_CONTACT_ROWS = 200  # rows offered on the form; an account with more users lists the rest
@@ -486,6 +487,13 @@ def handoff_approve(*, handoff: Handoff, by_user, comment: str = "") -> Assignme
                 ),
             ]
         )
+        # The AE's and the CSM's figures from the effective date, once this commits.
+        days = (effective, datetime.date.max)
+        refresh_on_commit(Change(
+            cause=f"hand-off #{locked.id} approved: {account.external_id} from "
+                  f"{locked.from_ae.name} (AE) to {locked.to_csm.name} (CSM) from {effective}",
+            people={locked.from_ae_id: days, locked.to_csm_id: days},
+        ))
     handoff.refresh_from_db()
     return csm
 
