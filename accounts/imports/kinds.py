@@ -71,6 +71,10 @@ class Kind:
     stage_extra: tuple[tuple[str, str], ...] = ()
     insert_extra: dict[str, str] = {}
     update_extra: dict[str, str] = {}
+    # The checks over a row in SQL (over the typed values v_<column>, NULL where a cell is
+    # empty or bad), each true for a bad row: with them a plain file is checked in SQL
+    # (`insql`). They must refuse every row `check` refuses; None: checked in Python only.
+    sql_checks: tuple[str, ...] | None = None
 
     def __init__(self):
         sources = [f.column if f.ref else f.label for f in self.fields if f.column] + [
@@ -387,6 +391,13 @@ class InvoicesFile(Kind):
         Field("deal_external_id", "deal_external_id"),
     )
 
+    sql_checks = (
+        "v_period_end < v_period_start",
+        "v_amount < 0 AND v_kind <> 'refund'",
+        "v_status = 'paid' AND v_paid_on IS NULL",
+        "v_status = 'open' AND v_paid_on IS NOT NULL",
+    )
+
     def prepare(self):
         self.load_accounts()
 
@@ -421,6 +432,7 @@ class UsageFile(Kind):
         "(SELECT r.external_id FROM accounts_account r WHERE r.id = t.account_id)"
         " || '/' || to_char(t.month, 'YYYY-MM')"
     )
+    sql_checks = ()  # the account is resolved in SQL too
 
     def prepare(self):
         self.load_accounts()
