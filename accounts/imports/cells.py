@@ -189,8 +189,8 @@ def text(max_length: int) -> Callable[[str], str]:
     # here). The formula pattern is _FORMULA's.
     return _twin(
         parse,
-        f"char_length({{s}}) <= {max_length} "
-        "AND {s} !~ '^([=@]|[+-](?![0-9]+(\\.[0-9]+)?$))'",
+        f"char_length({{s}}) <= {max_length} AND CASE WHEN left({{s}}, 1) IN ('=', '@', '+', '-') "
+        "THEN {s} !~ '^([=@]|[+-](?![0-9]+(\\.[0-9]+)?$))' ELSE true END",
     )
 
 
