@@ -33,6 +33,44 @@ _FORMULA = re.compile(r"[=@]|[+\-](?![0-9]+(?:\.[0-9]+)?\Z)")
 _CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b", re.IGNORECASE)
 
 
+# --- The parsers' twins in SQL -----------------------------------------------------------
+# A parser may carry `sql_valid`, an SQL condition over the stripped, non-empty cell `{s}`
+# (text) that holds for every cell the parser accepts, and `sql_value`, the value it
+# returns. An import checks a whole file with them at once (`accounts.imports.insql`); a
+# cell they refuse is parsed again here for its reason, so the messages are these ones.
+# Where Python is looser (\d also matches other scripts' digits), SQL may refuse more,
+# never less: the import then falls back to checking the file here, row by row.
+
+# The characters str.strip() removes, for PostgreSQL's btrim.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _twin(parse, valid: str, value: str = "{s}"):
+    parse.sql_valid, parse.sql_value = valid, value
+    return parse
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_SQL_LEAP = "(mod({y}, 4) = 0 AND (mod({y}, 100) <> 0 OR mod({y}, 400) = 0))".replace(
+    "{y}", "left({s}, 4)::int"
+)
+SQL_DATE = (
+    "CASE WHEN {s} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' "
+    "AND left({s}, 4) <> '0000' THEN "
+    "right({s}, 2) <= '28' "
+    "OR (substr({s}, 6, 2) <> '02' AND (right({s}, 2) <> '31' "
+    "OR substr({s}, 6, 2) IN ('01', '03', '05', '07', '08', '10', '12'))) "
+    f"OR (right({{s}}, 2) = '29' AND {_SQL_LEAP}) "
+    "ELSE false END"
+)
+
+
 def parse_date(raw: str) -> datetime.date:
     if not _DATE.fullmatch(raw):
         raise ValueError(f"not a date YYYY-MM-DD: {_shown(raw)}")
@@ -42,11 +80,21 @@ def parse_date(raw: str) -> datetime.date:
         raise ValueError(f"no such day: {_shown(raw)}") from None
 
 
+_twin(parse_date, SQL_DATE, "{s}::date")
+
+
 def parse_month(raw: str) -> datetime.date:
     match = _MONTH.fullmatch(raw)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise ValueError(f"not a month YYYY-MM: {_shown(raw)}")
     return datetime.date(int(match.group(1)), int(match.group(2)), 1)
+
+
+_twin(
+    parse_month,
+    "CASE WHEN {s} ~ '^[0-9]{4}-(0[1-9]|1[0-2])$' THEN left({s}, 4) <> '0000' ELSE false END",
+    "({s} || '-01')::date",
+)
 
 
 def _decimal(raw: str, *, places: int, whole_digits: int) -> Decimal:
@@ -71,7 +119,13 @@ def money(*, negative: bool = False) -> Callable[[str], Decimal]:
             raise ValueError(f"must not be negative: {_shown(raw)}")
         return value
 
-    return parse
+    digits = "length(ltrim(split_part(ltrim({s}, '-'), '.', 1), '0')) <= 12"
+    sign = "" if negative else " AND {s}::numeric >= 0"
+    return _twin(
+        parse,
+        f"CASE WHEN {{s}} ~ '^-?[0-9]+(\\.[0-9]{{1,2}})?$' THEN {digits}{sign} ELSE false END",
+        "{s}::numeric",
+    )
 
 
 def fraction(low: Decimal, high: Decimal, hint: str) -> Callable[[str], Decimal]:
@@ -116,7 +170,7 @@ def choice(choices) -> Callable[[str], str]:
             raise ValueError(f"not one of {', '.join(values)}: {_shown(raw)}")
         return raw
 
-    return parse
+    return _twin(parse, f"{{s}} IN ({', '.join(_literal(value) for value in values)})")
 
 
 def text(max_length: int) -> Callable[[str], str]:
@@ -131,7 +185,13 @@ def text(max_length: int) -> Callable[[str], str]:
             raise ValueError(f"looks like a spreadsheet formula: {_shown(raw)}")
         return raw
 
-    return parse
+    # A NUL never reaches SQL: PostgreSQL's text cannot hold one (such a file is checked
+    # here). The formula pattern is _FORMULA's.
+    return _twin(
+        parse,
+        f"char_length({{s}}) <= {max_length} AND CASE WHEN left({{s}}, 1) IN ('=', '@', '+', '-') "
+        "THEN {s} !~ '^([=@]|[+-](?![0-9]+(\\.[0-9]+)?$))' ELSE true END",
+    )
 
 
 def lowered(parse: Callable[[str], str]) -> Callable[[str], str]:

@@ -24,9 +24,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Max
 
+from accounts.imports import insql
+from accounts.imports.insql import duplicate_reason
 from accounts.imports.kinds import STAGE, Kind
 from accounts.models import (
     ImportRun,
@@ -75,11 +78,14 @@ class ImportResult:
 # --- Reading -----------------------------------------------------------------------------
 
 
-def _digest(path) -> tuple[str, int | None]:
-    """The file's sha256, and the line of its first byte that is not UTF-8 (or None)."""
+def _digest(path) -> tuple[str, int | None, bool]:
+    """The file's sha256, the line of its first byte that is not UTF-8 (or None), and
+    whether it is plain: every line one row (no quote, so no quoted line break), no blank
+    line, no NUL and no backslash-dot (COPY's end of data). PostgreSQL's COPY reads a
+    plain file exactly as the csv module does, so its rows can be checked in SQL."""
     sha = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    bad_line, newlines = None, 0
+    bad_line, newlines, plain, tail = None, 0, True, b"\n"
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             sha.update(chunk)
@@ -89,12 +95,18 @@ def _digest(path) -> tuple[str, int | None]:
                 except UnicodeDecodeError as exc:
                     bad_line = newlines + chunk[: max(exc.start, 0)].count(b"\n") + 1
                 newlines += chunk.count(b"\n")
+            if plain:
+                seam = tail + chunk
+                plain = not any(
+                    mark in seam for mark in (b'"', b"\x00", b"\\.", b"\n\n", b"\n\r\n")
+                )
+                tail = chunk[-2:]
         if bad_line is None:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 bad_line = newlines + 1
-    return sha.hexdigest(), bad_line
+    return sha.hexdigest(), bad_line, plain
 
 
 def _rows(f) -> Iterator[tuple[int, list[str]]]:
@@ -143,37 +155,69 @@ def _check_header(kind: Kind, header: list[str], errors: _Errors) -> dict[str, i
     return positions
 
 
+def _header(kind: Kind, path, errors: _Errors) -> dict[str, int] | None:
+    """The position of each column named in the header, or None when the header is bad."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), None)
+    if not header or not any(cell.strip() for cell in header):
+        errors.add(1, "header", "the file is empty; its first line must be the header")
+        return None
+    positions = _check_header(kind, header, errors)
+    if errors:
+        return None
+    errors.columns = positions
+    return positions
+
+
+def _row_checker(kind: Kind, positions: dict[str, int]) -> Callable[[int, list[str]], tuple]:
+    """check(line, cells) -> (values, problems by column) for a row of the header's width:
+    each cell parsed, then the kind's checks over the row."""
+    parsers = [
+        (c.name, positions[c.name], c.parse, c.required, c.empty)
+        for c in kind.columns
+        if c.name in positions
+    ]
+    absent = {c.name: c.empty for c in kind.columns if c.name not in positions}
+    check = kind.check
+
+    def check_row(line: int, cells: list[str]) -> tuple[dict, dict[str, str]]:
+        problems: dict[str, str] = {}
+
+        def add(column, reason):
+            problems.setdefault(column, reason)  # the first reason for a cell is enough
+
+        v = dict(absent)
+        for name, index, parse, required, empty in parsers:
+            raw = cells[index].strip()
+            if not raw:
+                if required:
+                    add(name, "required, but empty")
+                v[name] = empty
+                continue
+            try:
+                v[name] = parse(raw)
+            except ValueError as exc:
+                add(name, str(exc))
+                v[name] = None
+        check(line, v, add)
+        return v, problems
+
+    return check_row
+
+
 def _read(
-    kind: Kind, path, errors: _Errors, result: ImportResult, copy, progress
+    kind: Kind, path, positions, errors: _Errors, result: ImportResult, copy, progress
 ) -> list[tuple[int, object]]:
     """Check every row, streaming the good ones into `copy` while the file has no error.
     Returns the (line, key) of rows whose key appeared earlier."""
     duplicates: list[tuple[int, object]] = []
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
-        header = next(reader, None)
-        if not header or not any(cell.strip() for cell in header):
-            errors.add(1, "header", "the file is empty; its first line must be the header")
-            return duplicates
-        positions = _check_header(kind, header, errors)
-        if errors:
-            return duplicates
-        errors.columns = positions
-        width = len(header)
-        parsers = [
-            (c.name, positions[c.name], c.parse, c.required, c.empty)
-            for c in kind.columns
-            if c.name in positions
-        ]
-        absent = {c.name: c.empty for c in kind.columns if c.name not in positions}
+        width = len(next(reader))
+        check_row = _row_checker(kind, positions)
         key_of, single_key = itemgetter(*kind.key), len(kind.key) == 1
         seen: set = set()
-        problems: dict[str, str] = {}
-
-        def add(column, reason):
-            problems.setdefault(column, reason)  # the first reason for a cell is enough
-
-        check, remember, stage_row = kind.check, kind.remember, kind.stage_row
+        remember, stage_row = kind.remember, kind.stage_row
         line = next_line = reader.line_num + 1
         try:
             for cells in reader:
@@ -186,21 +230,7 @@ def _read(
                 if len(cells) != width:
                     errors.add(line, "row", f"has {len(cells)} cells; the header has {width}")
                     continue
-                problems.clear()
-                v = dict(absent)
-                for name, index, parse, required, empty in parsers:
-                    raw = cells[index].strip()
-                    if not raw:
-                        if required:
-                            add(name, "required, but empty")
-                        v[name] = empty
-                        continue
-                    try:
-                        v[name] = parse(raw)
-                    except ValueError as exc:
-                        add(name, str(exc))
-                        v[name] = None
-                check(line, v, add)
+                v, problems = check_row(line, cells)
                 for column, reason in problems.items():
                     errors.add(line, column, reason)
                 key = key_of(v)
@@ -242,9 +272,8 @@ def _report_duplicates(kind: Kind, path, duplicates, errors: _Errors) -> None:
             key = key[0] if len(key) == 1 else key
             if key in wanted and key not in first:
                 first[key] = line
-    label = " + ".join(kind.key)
     for line, key in duplicates:
-        errors.add(line, kind.key[0], f"duplicate {label}: first on line {first.get(key)}")
+        errors.add(line, kind.key[0], duplicate_reason(kind, first.get(key)))
 
 
 # --- Writing -----------------------------------------------------------------------------
@@ -367,7 +396,7 @@ def import_file(
     filename = filename or os.path.basename(path)
     result = ImportResult(kind=kind, filename=filename, dry_run=dry_run)
     errors = _Errors()
-    sha256, bad_line = _digest(path)
+    sha256, bad_line, plain = _digest(path)
     if bad_line is not None:
         errors.add(1, "file", f"not UTF-8 text (first bad byte on line {bad_line})")
         result.errors = errors.sorted()
@@ -385,7 +414,7 @@ def import_file(
             if not dry_run:
                 # Two imports of one kind at once would count against each other's rows.
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"import {kind}"])
-            _stage(cursor, spec, path, errors, result, progress)
+            _stage(cursor, spec, path, errors, result, progress, plain=plain)
             if errors:
                 transaction.set_rollback(True)
                 result.errors = errors.sorted()
@@ -417,16 +446,39 @@ def import_file(
     return result
 
 
-def _stage(cursor, spec: Kind, path, errors: _Errors, result: ImportResult, progress) -> None:
-    """Check every row and COPY the good ones into the staging table; duplicates of the key
-    and the checks that span rows are reported last."""
+class _CheckInPython(Exception):
+    """The file's checks in SQL cannot tell its errors exactly: check it row by row."""
+
+
+def _stage(
+    cursor, spec: Kind, path, errors: _Errors, result: ImportResult, progress, *, plain: bool
+) -> None:
+    """Check every row and stage the good ones; duplicates of the key and the checks that
+    span rows are reported last. A plain file of a kind whose cells all have SQL twins is
+    checked in SQL (`insql`); any other, cell by cell here."""
+    positions = _header(spec, path, errors)
+    if positions is None:
+        return
+    if plain and insql.supported(spec):
+        try:
+            with transaction.atomic():  # a savepoint: a fallback starts from a clean slate
+                _create_stage(cursor, spec)
+                if insql.stage(cursor, spec, path, positions, errors, result, progress,
+                               check_row=_row_checker(spec, positions)):
+                    return
+                raise _CheckInPython
+        except (_CheckInPython, DataError, psycopg.errors.DataError):
+            # A row COPY cannot read as the csv module does (a row of another width, a
+            # lone carriage return), or a cell SQL refuses that Python accepts.
+            errors.items.clear()
+            result.rows = 0
     spec.prepare()
     _create_stage(cursor, spec)
     columns = ", ".join(spec.stage_columns)
     types = _stage_types(cursor)
     with cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
         copy.set_types(types)
-        duplicates = _read(spec, path, errors, result, copy, progress)
+        duplicates = _read(spec, path, positions, errors, result, copy, progress)
     spec.finish(errors.add)
     if duplicates:
         _report_duplicates(spec, path, duplicates, errors)

@@ -89,6 +89,10 @@ class Kind:
     # ("account" or "person", SQL of the id, SQL of the first and last day it speaks of),
     # over the staged row `s` and the stored row `t` (NULL for a created row).
     changes: tuple[tuple[str, str, str, str], ...] = ()
+    # The checks over a row in SQL (over the typed values v_<column>, NULL where a cell is
+    # empty or bad), each true for a bad row: with them a plain file is checked in SQL
+    # (`insql`). They must refuse every row `check` refuses; None: checked in Python only.
+    sql_checks: tuple[str, ...] | None = None
 
     def __init__(self):
         sources = [f.column if f.ref else f.label for f in self.fields if f.column] + [
@@ -416,6 +420,13 @@ class InvoicesFile(Kind):
     changes = _changes_of_rows("account", "account_id", "issued_on", "period_start",
                                "period_end", "paid_on")
 
+    sql_checks = (
+        "v_period_end < v_period_start",
+        "v_amount < 0 AND v_kind <> 'refund'",
+        "v_status = 'paid' AND v_paid_on IS NULL",
+        "v_status = 'open' AND v_paid_on IS NOT NULL",
+    )
+
     def prepare(self):
         self.load_accounts()
 
@@ -452,6 +463,7 @@ class UsageFile(Kind):
     )
     changes = (("account", "s.account_id", "s.month",
                 "(s.month + interval '1 month' - interval '1 day')::date"),)
+    sql_checks = ()  # the account is resolved in SQL too
 
     def prepare(self):
         self.load_accounts()

@@ -89,7 +89,8 @@ def test_a_carried_line_links_the_invoices_it_names(alice_book, client_for):  # 
     line = Payout.objects.get(person=alice_book, quarter="2025Q3").lines.get(
         bucket="late_payment")
     assert "A1-6" in line.source
-    statement = client_for("alice").get(f"/finance/statements/{alice_book.id}/2025Q3/").content.decode()
+    statement = client_for("alice").get(
+        f"/finance/statements/{alice_book.id}/2025Q3/").content.decode()
     a1 = Account.objects.get(external_id="A-1").id
     assert f'<a href="/accounts/{a1}/?invoice=A1-6#invoices">A1-6</a>' in statement
     # The carried money's computation is 2025Q2's figures, not 2025Q3's.

@@ -21,7 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import connection, reset_queries
+from django.db import connection, reset_queries, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -40,6 +40,22 @@ SELECT account_id, month, sum(amount) FROM (
     SELECT account_id, month, amount FROM accounts_usage
      WHERE account_id = ANY(%(ids)s) AND month >= %(first)s AND month < %(after)s
 ) rows GROUP BY 1, 2
+"""
+
+
+INVOICE_COLUMNS = ("external_id", "account_external_id", "issued_on", "period_start",
+                   "period_end", "amount", "kind", "status", "paid_on")
+INVOICE_UPSERT = """
+INSERT INTO accounts_invoice (external_id, account_id, issued_on, period_start, period_end,
+                              amount, kind, status, paid_on, deal_external_id)
+SELECT s.external_id, a.id, s.issued_on, s.period_start, s.period_end, s.amount, s.kind,
+       s.status, s.paid_on, coalesce(s.deal_external_id, '')
+  FROM benchmark_stage s JOIN accounts_account a ON a.external_id = s.account_external_id
+ON CONFLICT (external_id) DO UPDATE SET
+    account_id = excluded.account_id, issued_on = excluded.issued_on,
+    period_start = excluded.period_start, period_end = excluded.period_end,
+    amount = excluded.amount, kind = excluded.kind, status = excluded.status,
+    paid_on = excluded.paid_on, deal_external_id = excluded.deal_external_id
 """
 
 
@@ -286,6 +302,7 @@ class Command(BaseCommand):
                          stderr=open(os.devnull, "w"))
 
         def run_copy():
+            """The bare COPY: the file into a table without key, index or reference."""
             with connection.cursor() as cursor:
                 cursor.execute("DROP TABLE IF EXISTS benchmark_scratch")
                 cursor.execute(
@@ -298,10 +315,33 @@ class Command(BaseCommand):
                         copy.write(chunk)
                 cursor.execute("DROP TABLE benchmark_scratch")
 
+        def run_sql_import():
+            """The SQL floor: the file into the real table by the fastest correct SQL. COPY
+            into a staging table LIKE accounts_invoice (its types; the account by its
+            external id), then one upsert that resolves the account and meets the unique
+            key, the indexes and the foreign key, in one transaction."""
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TEMP TABLE benchmark_stage (LIKE accounts_invoice) ON COMMIT DROP")
+                cursor.execute(
+                    "ALTER TABLE benchmark_stage DROP COLUMN id, DROP COLUMN account_id, "
+                    "ALTER COLUMN deal_external_id DROP NOT NULL, "
+                    "ADD COLUMN account_external_id varchar(64)")
+                with path.open("rb") as handle, cursor.copy(
+                        f"COPY benchmark_stage ({', '.join(INVOICE_COLUMNS)}) FROM STDIN "
+                        "WITH (FORMAT csv, HEADER)") as copy:
+                    while chunk := handle.read(1 << 20):
+                        copy.write(chunk)
+                cursor.execute(INVOICE_UPSERT)
+
         imported = median_seconds(run_import, runs, setup=remove_imported)
+        sql_floor = median_seconds(run_sql_import, runs, setup=remove_imported)
         copied = median_seconds(run_copy, runs)
-        return {"import_rows": rows, "import_s": imported, "import_floor_s": copied,
-                "import_ratio": imported / copied if copied else None}
+        remove_imported()
+        return {"import_rows": rows, "import_s": imported, "import_floor_s": sql_floor,
+                "import_ratio": imported / sql_floor if sql_floor else None,
+                "import_copy_s": copied,
+                "import_copy_ratio": imported / copied if copied else None}
 
     # -- pages ----------------------------------------------------------------------------
     def bench_pages(self, quarter, as_of, runs):
@@ -369,8 +409,11 @@ class Command(BaseCommand):
             (f"import-to-fresh latency ({r.get('fresh_invoices', '-')} invoices, "
              f"{r.get('fresh_people', '-')} people)", fmt("fresh_s", " s"),
              f"tasks {fmt('fresh_worker_s', ' s')}", "target < 1 s median"),
-            (f"import {r.get('import_rows', '-')} invoices", fmt("import_s", " s"),
-             fmt("import_floor_s", " s"), f"{fmt('import_ratio')} (target <= 3)"),
+            (f"import {r.get('import_rows', '-')} invoices (floor: SQL import)",
+             fmt("import_s", " s"), fmt("import_floor_s", " s"),
+             f"{fmt('import_ratio')} (target <= 2)"),
+            ("  same, floor: bare COPY", "", fmt("import_copy_s", " s"),
+             fmt("import_copy_ratio")),
         ]
         for page in ("rep_book", "rep_attainment", "manager_team", "finance_queue"):
             lines.append((f"page {page.replace('_', ' ')}", fmt(f"page_{page}_ms", " ms"),
