@@ -93,8 +93,10 @@ def at_a_glance(snapshot, *, previous=None, last_quarter=None) -> list[Compariso
     found = []
     if previous is not None:
         when = f"{previous.computed_at:%Y-%m-%d %H:%M}"
-        found.append(compare(snapshot, previous, f"Since the computation of {when} UTC",
-                             f"since {when}"))
+        label = f"Since the computation of {when} UTC"
+        if getattr(snapshot, "cause", ""):
+            label += f" (recomputed after {snapshot.cause})"
+        found.append(compare(snapshot, previous, label, f"since {when}"))
     if last_quarter is not None:
         state = "final" if last_quarter.final else f"projected as of {last_quarter.as_of}"
         found.append(compare(snapshot, last_quarter,

@@ -140,6 +140,7 @@ def test_an_import_is_followed_by_fresh_figures_of_exactly_the_people_it_concern
     html = re.sub(r"\s+", " ", page.content.decode())
     assert f"Recomputed after {cause}." in html
     assert f"after {cause}" in html
+    assert f" UTC (recomputed after {cause})</strong>" in html  # the headline's change too
 
     # The same file again changes nothing and queues nothing: the figures stay.
     again = import_csv("invoices", path)
