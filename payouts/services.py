@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-import hashlib
 import json
 from decimal import Decimal
 
@@ -36,36 +36,47 @@ def _explanation(result: rules.Result) -> dict:
     return data
 
 
-def inputs_digest(version, inputs: rules.PlanInputs) -> str:
-    """A fingerprint of everything a figure depends on. The inputs are frozen dataclasses
-    built in a fixed order, so their repr is a faithful and cheap canonical form."""
-    return hashlib.sha256(repr((version.id, inputs)).encode()).hexdigest()
+@contextlib.contextmanager
+def _one_view_of_the_data():
+    """Reads that see one state of the database (a repeatable-read, read-only transaction),
+    so that the figures stored under a fingerprint come from the very rows it was taken of.
+    Inside a caller's transaction, the caller's view is kept."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None, run=None):
     """Recompute the figures of everyone with a plan (or the given people) and store one
     snapshot per distinct set of inputs; returns the snapshots (big JSON fields deferred).
 
-    Set-based: the inputs come from a fixed number of queries, unchanged people are only
-    marked as the latest in one UPDATE, new figures are written in one INSERT. A rerun with
-    the same inputs writes no new row; two runs at once store each snapshot once.
+    Set-based: each person's inputs are fingerprinted in one query
+    (`selectors.input_fingerprints`); people whose fingerprint has a snapshot already are only
+    marked as the latest in one UPDATE; the inputs of the others come from a fixed number of
+    queries and their new figures are written in one INSERT. A rerun with the same inputs
+    writes no new row; two runs at once store each snapshot once.
     """
-    gathered = selectors.gather_inputs(quarter, as_of, people)
-    if not gathered:
-        return []
     label = str(quarter)
-    keys = {person.id: inputs_digest(version, inputs) for person, version, _pp, inputs in gathered}
-    existing = {
-        (person_id, key): snapshot_id
-        for snapshot_id, person_id, key in AttainmentSnapshot.objects.filter(
-            quarter=label, as_of=as_of, person_id__in=keys, inputs_digest__in=keys.values()
-        ).values_list("id", "person_id", "inputs_digest")
-    }
+    with _one_view_of_the_data():
+        planned = selectors.plans_for(quarter, people)
+        if not planned:
+            return []
+        keys = selectors.input_fingerprints(quarter, as_of, planned)
+        existing = {
+            (person_id, key): snapshot_id
+            for snapshot_id, person_id, key in AttainmentSnapshot.objects.filter(
+                quarter=label, as_of=as_of, person_id__in=keys, inputs_digest__in=keys.values()
+            ).values_list("id", "person_id", "inputs_digest")
+        }
+        changed = [row for row in planned if (row[0].id, keys[row[0].id]) not in existing]
+        gathered = selectors.gather_inputs(quarter, as_of, planned=changed) if changed else []
     now = timezone.now()
     new_rows = []
     for person, version, _person_plan, inputs in gathered:
-        if (person.id, keys[person.id]) in existing:
-            continue
         result = rules.compute(inputs)
         new_rows.append(AttainmentSnapshot(
             person=person, quarter=label, as_of=as_of, inputs_digest=keys[person.id],

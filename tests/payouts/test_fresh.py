@@ -80,9 +80,12 @@ def latest(person, quarter=QUARTER):
 
 def computed_here(person, quarter=QUARTER):
     """(digest, amount, payable) as a recompute in this process finds them now."""
-    [(_person, version, _pp, inputs)] = selectors.gather_inputs(quarter, TODAY, [person])
+    [(_person, _version, _pp, inputs)] = selectors.gather_inputs(quarter, TODAY, [person])
     result = rules.compute(inputs)
-    return services.inputs_digest(version, inputs), result.amount, result.payable
+    keys = selectors.input_fingerprints(Quarter.parse(str(quarter)), TODAY,
+                                        selectors.plans_for(Quarter.parse(str(quarter)),
+                                                            people=[person]))
+    return keys[person.id], result.amount, result.payable
 
 
 def revenue_of(snapshot, external_id, month=MONTH):

@@ -42,7 +42,7 @@ from django.db import connection
 
 from accounts.quarters import Quarter
 from compapp.celery import app
-from payouts import rules, selectors, services, tasks
+from payouts import rules, selectors, tasks
 from payouts.models import AttainmentSnapshot, RecomputeRun
 from tests.conftest import assign, invoice, make_account
 
@@ -188,12 +188,11 @@ def uninterrupted():
     """Each person's figures as a recompute computes them, read without writing anything:
     {email: (inputs digest, amount, payable)}."""
     figures = {}
-    for person, version, _pp, inputs in selectors.gather_inputs(
-        Quarter.parse(QUARTER), datetime.date.fromisoformat(AS_OF), None
-    ):
+    quarter, as_of = Quarter.parse(QUARTER), datetime.date.fromisoformat(AS_OF)
+    keys = selectors.input_fingerprints(quarter, as_of, selectors.plans_for(quarter))
+    for person, _version, _pp, inputs in selectors.gather_inputs(quarter, as_of, None):
         result = rules.compute(inputs)
-        figures[person.email] = (services.inputs_digest(version, inputs), result.amount,
-                                 result.payable)
+        figures[person.email] = (keys[person.id], result.amount, result.payable)
     return figures
 
 
