@@ -171,7 +171,9 @@ def _id_width(scale: Scale) -> int:
 
 
 def _write_people(params: dict) -> None:
-    """Managers, then AEs, CSMs and onboarding specialists in teams of ten."""
+    """Managers, then AEs, CSMs and onboarding specialists in teams of ten. Reps start a
+    week apart, in cycles of a hundred, so that at every scale all of them have started
+    by the end of 2022."""
     _exec(
         """
         INSERT INTO accounts_person (email, name, employee_id, roles, team, start_date, ote,
@@ -188,7 +190,7 @@ def _write_people(params: dict) -> None:
         SELECT role || g || '@scale.example', 'Scale ' || initcap(role) || ' ' || g,
                'S' || upper(left(role, 2)) || g, ARRAY[role],
                CASE WHEN role = 'ae' THEN 'sales' ELSE 'cs' END,
-               DATE '2021-01-01' + (g * 7), 120000 + g * 100, NULL,
+               DATE '2021-01-01' + ((g - 1) %% 100 + 1) * 7, 120000 + g * 100, NULL,
                CASE WHEN g %% 2 = 0 THEN 'Europe' ELSE 'US' END,
                (SELECT id FROM accounts_person
                  WHERE email = 'manager' || (

@@ -13,6 +13,7 @@ from accounts.models import Account, Assignment, Deal, Invoice, Person, Usage
 from accounts.quarters import Quarter, add_months
 from compapp.demo.scale import BULK_TABLES, SCALES, Scale, _id_width, seed_scale
 from compapp.management.commands.benchmark import Command
+from payouts import selectors
 
 TODAY = datetime.date(2025, 11, 20)
 # A scale small enough for a test, with every kind of person and book.
@@ -155,3 +156,22 @@ def test_the_benchmark_pages_read_the_same_queries_at_twice_the_scale():
     assert len(queries) == 4
     assert queries == {k: v for k, v in double.items() if k.endswith("_queries")}
     assert max(queries.values()) <= 12
+
+
+@pytest.mark.django_db
+def test_every_rep_has_started_before_the_measured_quarter_at_any_size():
+    """More than a hundred reps of a role (xlarge has 500 AEs): start dates cycle, so none is
+    hired after the quarter the benchmark measures and every rep has a plan."""
+    many = Scale("many", aes=150, csms=1, onboarding=1, accounts=160, months=1,
+                 ae_book=1, csm_book=1, onboarding_book=1)
+    seed_scale(many, today=TODAY, progress=quiet)
+    reps = Person.objects.filter(email__endswith="@scale.example").exclude(
+        roles__contains=["manager"])
+    assert reps.count() == 152
+    assert max(reps.values_list("start_date", flat=True)) == datetime.date(2022, 12, 2)
+    # The first hundred are as before (a week apart from 2021-01-08), then the cycle restarts.
+    assert reps.get(email="ae1@scale.example").start_date == datetime.date(2021, 1, 8)
+    assert reps.get(email="ae101@scale.example").start_date == datetime.date(2021, 1, 8)
+    quarter = Quarter.containing(add_months(TODAY.replace(day=1), -1))
+    planned = {person.email for person, *_ in selectors.plans_for(quarter)}
+    assert planned == set(reps.values_list("email", flat=True))
