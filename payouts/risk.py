@@ -19,7 +19,7 @@ from accounts.models import Account
 from accounts.quarters import Quarter
 from accounts.risk import RiskInputs, at_risk_reasons, churn_risk_requests, overdue_invoices
 from accounts.selectors import openable_account_ids
-from payouts import rules, selectors
+from payouts import rule_inputs, rules
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def at_risk(person, quarter: Quarter, as_of: datetime.date, *, viewer=None,
     has left their book since (its health and invoices now are not theirs to see).
     `inputs`: the person's plan inputs when the caller has read them already."""
     if inputs is None:
-        gathered = selectors.gather_inputs(quarter, as_of, people=[person])
+        gathered = rule_inputs.gather_inputs(quarter, as_of, people=[person])
         if not gathered:
             return []
         inputs = gathered[0][3]

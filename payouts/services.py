@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Invoice, Person
 from accounts.quarters import Quarter
-from payouts import rules, selectors
+from payouts import fingerprints, rule_inputs, rules, selectors
 from payouts.models import (
     LOCKED_STATUSES,
     AttainmentSnapshot,
@@ -55,7 +55,7 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
     snapshot per distinct set of inputs; returns the snapshots (big JSON fields deferred).
 
     Set-based: each person's inputs are fingerprinted in one query
-    (`selectors.input_fingerprints`); people whose fingerprint has a snapshot already are only
+    (`fingerprints.input_fingerprints`); people whose fingerprint has a snapshot already are only
     marked as the latest in one UPDATE; the inputs of the others come from a fixed number of
     queries and their new figures are written in one INSERT. A rerun with the same inputs
     writes no new row; two runs at once store each snapshot once.
@@ -65,7 +65,7 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
         planned = selectors.plans_for(quarter, people)
         if not planned:
             return []
-        keys = selectors.input_fingerprints(quarter, as_of, planned)
+        keys = fingerprints.input_fingerprints(quarter, as_of, planned)
         existing = {
             (person_id, key): snapshot_id
             for snapshot_id, person_id, key in AttainmentSnapshot.objects.filter(
@@ -73,7 +73,7 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
             ).values_list("id", "person_id", "inputs_digest")
         }
         changed = [row for row in planned if (row[0].id, keys[row[0].id]) not in existing]
-        gathered = selectors.gather_inputs(quarter, as_of, planned=changed) if changed else []
+        gathered = rule_inputs.gather_inputs(quarter, as_of, planned=changed) if changed else []
     now = timezone.now()
     new_rows = []
     for person, version, _person_plan, inputs in gathered:
@@ -278,8 +278,8 @@ def _late_money(person, quarter: Quarter, close: Quarter) -> list[tuple[str, Dec
     """Money of `quarter` that became payable after the cutoff of the quarter closed before
     `close` and by `close`'s cutoff: [(bucket, amount, source)]."""
     earlier_cutoff = close.previous().cutoff
-    before = selectors.gather_inputs(quarter, quarter.cutoff, [person], paid_by=earlier_cutoff)
-    after = selectors.gather_inputs(quarter, quarter.cutoff, [person], paid_by=close.cutoff)
+    before = rule_inputs.gather_inputs(quarter, quarter.cutoff, [person], paid_by=earlier_cutoff)
+    after = rule_inputs.gather_inputs(quarter, quarter.cutoff, [person], paid_by=close.cutoff)
     if not before or not after:
         return []
     old = rules.compute(before[0][3])

@@ -13,7 +13,7 @@ from decimal import Decimal
 from accounts.models import OPEN_STAGES, Deal
 from accounts.money import ZERO
 from accounts.quarters import Quarter
-from payouts import rules, selectors
+from payouts import rule_inputs, rules
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +42,7 @@ class AccountWhatIf:
 def inputs_of(person, quarter: Quarter, as_of: datetime.date) -> rules.PlanInputs | None:
     """The person's plan inputs on the day, as the recompute reads them (None without a
     plan); read once, then every what-if below works on them."""
-    gathered = selectors.gather_inputs(quarter, as_of, people=[person])
+    gathered = rule_inputs.gather_inputs(quarter, as_of, people=[person])
     return gathered[0][3] if gathered else None
 
 

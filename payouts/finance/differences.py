@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.money import ZERO_CENTS
 from accounts.quarters import Quarter
-from payouts import explain, rules, selectors, services
+from payouts import explain, rule_inputs, rules, services
 from payouts.finance.common import CARRIED_BUCKETS, MONEY_FIELD, _require_finance, money
 from payouts.finance.queue import next_open_payout
 from payouts.models import (
@@ -106,7 +106,7 @@ def differences_detect(quarter: Quarter, user=None) -> list[ProposedAdjustment]:
         window = last_closed.cutoff if last_closed else quarter.cutoff
         figure = snapshot.payable
         if window != quarter.cutoff:
-            gathered = selectors.gather_inputs(quarter, quarter.cutoff, [payout.person],
+            gathered = rule_inputs.gather_inputs(quarter, quarter.cutoff, [payout.person],
                                                paid_by=window)
             figure = rules.compute(gathered[0][3]).payable
         recorded = payout.differences.aggregate(

@@ -1,7 +1,7 @@
 """The compensation plans of SPEC section 4, as pure functions.
 
 No Django, no database: the inputs are plain frozen dataclasses gathered by
-`payouts/selectors.py` (`inputs`), the outputs are figures with their explanation
+`payouts/rule_inputs.py` (`inputs`), the outputs are figures with their explanation
 (`results`). Money is Decimal; ratios are kept unrounded; rounding happens once, half-up to
 the cent, in `to_cents` (`money`). The definitions of SPEC 3 that the plans share are in
 `common`; each plan has its module (`revenue_retention`, `logo_retention`, `ae_commission`);

@@ -1,5 +1,5 @@
 """What the plans read: plain frozen dataclasses, gathered from the database by
-`payouts/selectors.py`. Money is Decimal."""
+`payouts/rule_inputs.py`. Money is Decimal."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ import pytest
 
 from accounts.models import Account, Assignment, Deal, Invoice, Person, Usage
 from accounts.quarters import Quarter
-from payouts import rules, selectors, services
+from payouts import fingerprints as fingerprint_sql
+from payouts import rule_inputs, rules, selectors, services
 from payouts.models import AttainmentSnapshot, PersonPlan, PlanVersion, QuotaAmendment
 from payouts.rules import to_ratio
 from payouts.serialize import jsonable
@@ -85,12 +86,12 @@ def fresh(as_of):
     """Everyone's inputs and figures gathered afresh, no snapshot read: {email: (..)}."""
     return {
         person.email: (inputs, rules.compute(inputs))
-        for person, _version, _pp, inputs in selectors.gather_inputs(Q2, as_of)
+        for person, _version, _pp, inputs in rule_inputs.gather_inputs(Q2, as_of)
     }
 
 
 def fingerprints(as_of):
-    keys = selectors.input_fingerprints(Q2, as_of, selectors.plans_for(Q2))
+    keys = fingerprint_sql.input_fingerprints(Q2, as_of, selectors.plans_for(Q2))
     return {Person.objects.get(id=pid).email: key for pid, key in keys.items()}
 
 
@@ -295,7 +296,7 @@ def test_a_fingerprint_is_the_same_alone_and_in_the_batch(world):
     together = fingerprints(FINAL)
     for person in world.values():
         planned = selectors.plans_for(Q2, [person])
-        assert selectors.input_fingerprints(Q2, FINAL, planned) == {
+        assert fingerprint_sql.input_fingerprints(Q2, FINAL, planned) == {
             person.id: together[person.email]}
 
 

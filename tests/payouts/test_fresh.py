@@ -26,7 +26,7 @@ from accounts.services import account_reassign
 from compapp.celery import app
 from compapp.imports import import_csv
 from compapp.workspace.handoffs import handoff_approve, handoff_propose
-from payouts import fresh, rules, selectors, services
+from payouts import fingerprints, fresh, rule_inputs, rules, selectors, services
 from payouts.explain import month_figures
 from payouts.models import AttainmentSnapshot, PersonPlan, RecomputeRun
 from tests.conftest import assign, invoice, make_account, make_user
@@ -80,9 +80,9 @@ def latest(person, quarter=QUARTER):
 
 def computed_here(person, quarter=QUARTER):
     """(digest, amount, payable) as a recompute in this process finds them now."""
-    [(_person, _version, _pp, inputs)] = selectors.gather_inputs(quarter, TODAY, [person])
+    [(_person, _version, _pp, inputs)] = rule_inputs.gather_inputs(quarter, TODAY, [person])
     result = rules.compute(inputs)
-    keys = selectors.input_fingerprints(Quarter.parse(str(quarter)), TODAY,
+    keys = fingerprints.input_fingerprints(Quarter.parse(str(quarter)), TODAY,
                                         selectors.plans_for(Quarter.parse(str(quarter)),
                                                             people=[person]))
     return keys[person.id], result.amount, result.payable

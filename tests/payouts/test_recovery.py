@@ -28,7 +28,7 @@ from django.utils import timezone
 import tests.system.test_faults as faults
 from accounts.models import Account, ImportRun
 from accounts.quarters import Quarter
-from payouts import selectors, services, tasks
+from payouts import rule_inputs, selectors, services, tasks
 from payouts.models import AttainmentSnapshot, RecomputeRun
 from tests.system.test_faults import (
     AS_OF,
@@ -86,7 +86,7 @@ def _unacked_of(queue) -> int:
 
 def _hold_snapshot_of(person, digest):
     """An uncommitted snapshot with the key the person's write will use: that write waits."""
-    version = selectors.gather_inputs(Quarter.parse(QUARTER), DAY, [person])[0][1]
+    version = rule_inputs.gather_inputs(Quarter.parse(QUARTER), DAY, [person])[0][1]
     gate = raw_connection()
     gate.execute(
         "INSERT INTO payouts_attainmentsnapshot (person_id, quarter, as_of, final, "

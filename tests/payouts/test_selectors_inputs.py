@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from accounts.models import Deal
 from accounts.quarters import Quarter
-from payouts import selectors, services
+from payouts import rule_inputs, selectors, services
 from payouts.models import AttainmentSnapshot, PersonPlan
 from tests.conftest import assign, invoice, make_account, make_person
 
@@ -50,10 +50,10 @@ def shared_book(people):
 @pytest.mark.django_db
 @pytest.mark.parametrize("as_of", [D(2025, 5, 20), D(2025, 7, 14)])
 def test_a_persons_inputs_are_the_same_alone_and_in_a_batch(shared_book, as_of):
-    together = {p.email: inputs for p, _v, _pp, inputs in selectors.gather_inputs(Q2, as_of)}
+    together = {p.email: inputs for p, _v, _pp, inputs in rule_inputs.gather_inputs(Q2, as_of)}
     plans = set()
     for person in shared_book.values():
-        (alone,) = selectors.gather_inputs(Q2, as_of, [person])
+        (alone,) = rule_inputs.gather_inputs(Q2, as_of, [person])
         assert alone[3] == together[person.email], person.email
         plans.add(alone[3].terms.plan)
     assert plans == {"ae_commission", "csm_revenue_retention", "logo_retention"}
@@ -100,6 +100,6 @@ def test_a_deal_closed_after_an_ae_left_counts_for_nobody(people):
     (row,) = [r for r in json.loads(out.getvalue()) if r["email"] == "dana@example.com"]
     assert (row["metric"], row["amount"], row["payable"]) == ("0.500000", "4027.78", "4027.78")
     assert (row["accounts_counted"], row["accounts_excluded"]) == (1, 0)
-    (_p, _v, _pp, inputs), = selectors.gather_inputs(Q1, D(2025, 4, 14), [dana])
+    (_p, _v, _pp, inputs), = rule_inputs.gather_inputs(Q1, D(2025, 4, 14), [dana])
     assert [d.external_id for d in inputs.deals] == ["D-1"]
     assert [a.external_id for a in inputs.accounts] == ["X-1"]

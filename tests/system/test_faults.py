@@ -42,7 +42,7 @@ from django.db import connection
 
 from accounts.quarters import Quarter
 from compapp.celery import app
-from payouts import rules, selectors, tasks
+from payouts import fingerprints, rule_inputs, rules, selectors, tasks
 from payouts.models import AttainmentSnapshot, RecomputeRun
 from tests.conftest import assign, invoice, make_account
 
@@ -189,8 +189,8 @@ def uninterrupted():
     {email: (inputs digest, amount, payable)}."""
     figures = {}
     quarter, as_of = Quarter.parse(QUARTER), datetime.date.fromisoformat(AS_OF)
-    keys = selectors.input_fingerprints(quarter, as_of, selectors.plans_for(quarter))
-    for person, _version, _pp, inputs in selectors.gather_inputs(quarter, as_of, None):
+    keys = fingerprints.input_fingerprints(quarter, as_of, selectors.plans_for(quarter))
+    for person, _version, _pp, inputs in rule_inputs.gather_inputs(quarter, as_of, None):
         result = rules.compute(inputs)
         figures[person.email] = (keys[person.id], result.amount, result.payable)
     return figures
@@ -263,7 +263,7 @@ def test_a_worker_killed_mid_recompute_is_replaced_and_the_rerun_matches(books, 
     expected = uninterrupted()
     bob = books["bob"]
     digest = expected["bob@example.com"][0]
-    version = selectors.gather_inputs(Quarter.parse(QUARTER),
+    version = rule_inputs.gather_inputs(Quarter.parse(QUARTER),
                                       datetime.date.fromisoformat(AS_OF), [bob])[0][1]
     # Hold Bob's snapshot back: an uncommitted row with the very key his write will use
     # makes that write wait, inside the worker's transaction.
