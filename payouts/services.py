@@ -57,8 +57,8 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
     Set-based: each person's inputs are fingerprinted in one query
     (`fingerprints.input_fingerprints`); people whose fingerprint has a snapshot already are only
     marked as the latest in one UPDATE; the inputs of the others come from a fixed number of
-    queries and their new figures are written in one INSERT. A rerun with the same inputs
-    writes no new row; two runs at once store each snapshot once.
+    queries and their new figures are written in INSERTs of `INSERT_CHUNK` people. A rerun
+    with the same inputs writes no new row; two runs at once store each snapshot once.
     """
     label = str(quarter)
     with _one_view_of_the_data():
@@ -75,28 +75,27 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
         changed = [row for row in planned if (row[0].id, keys[row[0].id]) not in existing]
         gathered = rule_inputs.gather_inputs(quarter, as_of, planned=changed) if changed else []
     now = timezone.now()
-    new_rows = []
-    for person, version, _person_plan, inputs in gathered:
-        result = rules.compute(inputs)
-        new_rows.append(AttainmentSnapshot(
-            person=person, quarter=label, as_of=as_of, inputs_digest=keys[person.id],
-            final=result.final, plan_version=version, metric=to_ratio(result.metric),
-            bonus_fraction=to_ratio(result.bonus_fraction), amount=result.amount,
-            payable=result.payable, accounts_counted=result.accounts_counted,
-            accounts_excluded=result.accounts_excluded, inputs=jsonable(inputs),
-            explanation=_explanation(result), run=run, computed_at=now,
-        ))
+    stored = []  # (person id, fingerprint) of the snapshots written now
     with transaction.atomic():
         if existing:
             AttainmentSnapshot.objects.filter(id__in=existing.values()).update(
                 computed_at=now, run=run
             )
-        if new_rows:
-            _snapshots_insert(new_rows)
+        # Computed, turned to JSON and written a chunk of people at a time, each chunk's
+        # inputs let go once written: a cold recompute of a thousand people holds one
+        # chunk's JSON, not everyone's.
+        while gathered:
+            chunk, gathered[:INSERT_CHUNK] = gathered[:INSERT_CHUNK], []
+            rows = [_snapshot_of(person, version, inputs, label, as_of, keys, run, now)
+                    for person, version, _person_plan, inputs in chunk]
+            _snapshots_insert(rows)
+            stored += [(r.person_id, r.inputs_digest) for r in rows]
+            del chunk, rows
+        if stored:
             AttainmentSnapshot.objects.filter(
                 quarter=label, as_of=as_of,
-                person_id__in=[r.person_id for r in new_rows],
-                inputs_digest__in=[r.inputs_digest for r in new_rows],
+                person_id__in=[person_id for person_id, _key in stored],
+                inputs_digest__in=[key for _person_id, key in stored],
             ).update(computed_at=now, run=run)
     snapshots = list(
         AttainmentSnapshot.objects.filter(quarter=label, as_of=as_of, person_id__in=keys)
@@ -109,6 +108,22 @@ def attainment_recompute(*, quarter: Quarter, as_of: datetime.date, people=None,
     if run is not None:
         recompute_run_progress(run=run)
     return snapshots
+
+
+# People computed and written per INSERT in a recompute (`attainment_recompute`).
+INSERT_CHUNK = 100
+
+
+def _snapshot_of(person, version, inputs, label, as_of, keys, run, now) -> AttainmentSnapshot:
+    result = rules.compute(inputs)
+    return AttainmentSnapshot(
+        person=person, quarter=label, as_of=as_of, inputs_digest=keys[person.id],
+        final=result.final, plan_version=version, metric=to_ratio(result.metric),
+        bonus_fraction=to_ratio(result.bonus_fraction), amount=result.amount,
+        payable=result.payable, accounts_counted=result.accounts_counted,
+        accounts_excluded=result.accounts_excluded, inputs=jsonable(inputs),
+        explanation=_explanation(result), run=run, computed_at=now,
+    )
 
 
 _SNAPSHOT_COLUMNS = (

@@ -128,3 +128,23 @@ def test_a_recompute_of_a_quarter_where_nobody_has_a_plan_finishes_and_can_run_a
         assert "0 people recomputed" in out.getvalue()
     assert list(RecomputeRun.objects.values_list("status", flat=True)) == ["done", "done"]
     assert attainment_json("2019Q1") == []
+
+
+@pytest.mark.django_db
+def test_written_a_person_at_a_time_the_figures_are_the_same(alice_book, people, monkeypatch):
+    """A recompute writes its snapshots in chunks of people (memory stays bounded): a chunk
+    of one person stores the same figures for everyone as one chunk of all."""
+    from payouts import services
+
+    def figures():
+        return sorted(AttainmentSnapshot.objects.filter(quarter="2025Q2").values_list(
+            "person__email", "inputs_digest", "amount", "payable", "metric"))
+
+    call_command("recompute", "--quarter", "2025Q2", "--as-of", "2025-07-14", stdout=io.StringIO())
+    whole = figures()
+    assert len(whole) == 3 and ("alice@example.com" in {row[0] for row in whole})
+    AttainmentSnapshot.objects.all().delete()
+    monkeypatch.setattr(services, "INSERT_CHUNK", 1)
+    call_command("recompute", "--quarter", "2025Q2", "--as-of", "2025-07-14", stdout=io.StringIO())
+    assert figures() == whole
+    assert [row[2] for row in whole if row[0] == "alice@example.com"] == [Decimal("1250.00")]
