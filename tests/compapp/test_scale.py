@@ -11,8 +11,8 @@ from django.db import connection, transaction
 
 from accounts.models import Account, Assignment, Deal, Invoice, Person, Usage
 from accounts.quarters import Quarter, add_months
+from compapp.benchmarks.pages import bench_pages
 from compapp.demo.scale import BULK_TABLES, SCALES, Scale, _id_width, seed_scale
-from compapp.management.commands.benchmark import Command
 from payouts import selectors
 
 TODAY = datetime.date(2025, 11, 20)
@@ -137,7 +137,7 @@ def page_queries(scale):
             seed_scale(scale, today=TODAY, progress=quiet)
             # The quarter the benchmark measures: the one holding last month.
             quarter = Quarter.containing(add_months(TODAY.replace(day=1), -1))
-            results = Command().bench_pages(quarter, TODAY, 1)
+            results = bench_pages(quarter, TODAY, 1)
             raise Rollback(results)
     except Rollback as done:
         return done.args[0]
