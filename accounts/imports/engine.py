@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Max
 
 from accounts.imports import insql
+from accounts.imports.changed import ImportChanges, changes_of
 from accounts.imports.insql import duplicate_reason
 from accounts.imports.kinds import STAGE, Kind
 from accounts.models import (
@@ -51,7 +51,7 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
     differences: int = 0  # differences proposed to finance for approved quarters
     follow_up_lost: bool = False  # saved, but the database went away before the follow-up
-    # What the written rows concern, for the figures' refresh (`changes_of` below).
+    # What the written rows concern, for the figures' refresh (`accounts.imports.changed`).
     changed: ImportChanges | None = None
     import_run_id: int | None = None
 
@@ -279,13 +279,6 @@ def _report_duplicates(kind: Kind, path, duplicates, errors: _Errors) -> None:
 # --- Writing -----------------------------------------------------------------------------
 
 
-def _differs(kind: Kind) -> str:
-    compared = [f for f in kind.fields if not f.key]
-    stored = ", ".join(f.value("t") for f in compared)
-    incoming = ", ".join(f.value("s") for f in compared)
-    return f"ROW({stored}) IS DISTINCT FROM ROW({incoming})"
-
-
 def _create_stage(cursor, kind: Kind) -> None:
     table = kind.model._meta.db_table
     written = ", ".join(f.column for f in kind.fields if f.column)
@@ -315,7 +308,7 @@ def _count(cursor, kind: Kind) -> tuple[int, int]:
     cursor.execute(
         f"""
         SELECT count(*) FILTER (WHERE t.id IS NULL),
-               count(*) FILTER (WHERE t.id IS NOT NULL AND {_differs(kind)})
+               count(*) FILTER (WHERE t.id IS NOT NULL AND {kind.differs()})
         FROM {STAGE} s LEFT JOIN {table} t ON {kind.match}
         """
     )
@@ -324,7 +317,7 @@ def _count(cursor, kind: Kind) -> tuple[int, int]:
 
 def _write(cursor, kind: Kind, *, rows: int, updated: int, created: int, params: dict) -> None:
     table = kind.model._meta.db_table
-    differs = _differs(kind)
+    differs = kind.differs()
     if updated:
         before = ", ".join(f"'{f.label}', {f.shown('t')}" for f in kind.fields if not f.key)
         after = ", ".join(f"'{f.label}', {f.shown('s')}" for f in kind.fields if not f.key)
@@ -503,52 +496,3 @@ def import_runs_latest() -> dict[str, ImportRun]:
     latest = ImportRun.objects.values("kind").annotate(last=Max("id")).values("last")
     runs = ImportRun.objects.filter(id__in=latest).select_related("imported_by")
     return {run.kind: run for run in runs}
-
-
-# --- What an import changed, for the figures' refresh -------------------------------------
-#
-# Read from the staging table before the write, while a changed row's stored values (`t`)
-# are still the old ones: the accounts and people the created and updated rows concern, and
-# the days they speak of (`Kind.changes`). The pay's side turns that into the people and
-# quarters to recompute (`payouts.fresh`).
-
-# Past this many changed rows the follow-up recomputes the open quarters in full instead
-# (cheaper than listing the rows, and nearly everyone is concerned anyway).
-CHANGES_LISTED_UP_TO = 100_000
-
-
-@dataclass
-class ImportChanges:
-    """{id: (first day, last day)} of the accounts and people the changed rows concern;
-    `everything` when too many rows changed to list them."""
-
-    accounts: dict[int, tuple[datetime.date, datetime.date]] = field(default_factory=dict)
-    people: dict[int, tuple[datetime.date, datetime.date]] = field(default_factory=dict)
-    everything: bool = False
-
-    def __bool__(self):
-        return self.everything or bool(self.accounts or self.people)
-
-
-def changes_of(cursor, kind: Kind, changed_rows: int) -> ImportChanges:
-    """The accounts and people the created and updated rows concern, with their days."""
-    if not kind.changes or not changed_rows:
-        return ImportChanges()
-    if changed_rows > CHANGES_LISTED_UP_TO:
-        return ImportChanges(everything=True)
-    table = kind.model._meta.db_table
-    values = ", ".join(f"('{scope}', {ids}, {first}, {last})"
-                       for scope, ids, first, last in kind.changes)
-    cursor.execute(
-        f"""
-        SELECT c.scope, c.id, min(c.first)::date, max(c.last)::date
-          FROM {STAGE} s LEFT JOIN {table} t ON {kind.match}
-         CROSS JOIN LATERAL (VALUES {values}) AS c(scope, id, first, last)
-         WHERE (t.id IS NULL OR {_differs(kind)}) AND c.id IS NOT NULL
-         GROUP BY 1, 2
-        """
-    )
-    found = ImportChanges()
-    for scope, pk, first, last in cursor.fetchall():
-        (found.accounts if scope == "account" else found.people)[pk] = (first, last)
-    return found

@@ -85,7 +85,7 @@ class Kind:
     stage_extra: tuple[tuple[str, str], ...] = ()
     insert_extra: dict[str, str] = {}
     update_extra: dict[str, str] = {}
-    # What a created or updated row concerns, for the figures' refresh (`engine.changes_of`):
+    # What a created or updated row concerns, for the figures' refresh (`accounts.imports.changed`):
     # ("account" or "person", SQL of the id, SQL of the first and last day it speaks of),
     # over the staged row `s` and the stored row `t` (NULL for a created row).
     changes: tuple[tuple[str, str, str, str], ...] = ()
@@ -93,6 +93,13 @@ class Kind:
     # empty or bad), each true for a bad row: with them a plain file is checked in SQL
     # (`insql`). They must refuse every row `check` refuses; None: checked in Python only.
     sql_checks: tuple[str, ...] | None = None
+
+    def differs(self) -> str:
+        """SQL true where the staged row `s` differs from the stored row `t`."""
+        compared = [f for f in self.fields if not f.key]
+        stored = ", ".join(f.value("t") for f in compared)
+        incoming = ", ".join(f.value("s") for f in compared)
+        return f"ROW({stored}) IS DISTINCT FROM ROW({incoming})"
 
     def __init__(self):
         sources = [f.column if f.ref else f.label for f in self.fields if f.column] + [

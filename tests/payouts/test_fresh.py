@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 import tests.system.test_faults as faults
-from accounts.imports import engine
+from accounts.imports import changed
 from accounts.models import ImportRun
 from accounts.quarters import Quarter, add_months
 from accounts.services import account_reassign
@@ -239,7 +239,7 @@ def test_nothing_is_sent_when_the_broker_is_unreachable(books, unreachable_broke
 def test_an_import_too_big_to_list_starts_a_run_of_each_open_quarter(
     books, tmp_path, monkeypatch, eager, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(engine, "CHANGES_LISTED_UP_TO", 1)
+    monkeypatch.setattr(changed, "CHANGES_LISTED_UP_TO", 1)
     path = write_invoices(tmp_path / "big.csv", todays_invoice("FR0-TODAY", "FR-0", "10.00"),
                           todays_invoice("FR1-TODAY", "FR-1", "20.00"))
     with django_capture_on_commit_callbacks(execute=True):
