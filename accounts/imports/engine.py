@@ -457,7 +457,8 @@ def _stage(
             with transaction.atomic():  # a savepoint: a fallback starts from a clean slate
                 _create_stage(cursor, spec)
                 if insql.stage(cursor, spec, path, positions, errors, result, progress,
-                               check_row=_row_checker(spec, positions)):
+                               check_row=_row_checker(spec, positions),
+                               progress_every=PROGRESS_EVERY):
                     return
                 raise _CheckInPython
         except (_CheckInPython, DataError, psycopg.errors.DataError):

@@ -119,11 +119,12 @@ def _typed_rows(kind: Kind, positions: dict[str, int]) -> tuple[str, list[str]]:
     return select, columns
 
 
-def stage(cursor, kind: Kind, path, positions, errors, result, progress, *, check_row) -> bool:
+def stage(cursor, kind: Kind, path, positions, errors, result, progress, *, check_row,
+          progress_every: int) -> bool:
     """Check the file in SQL and fill the staging table (created by the caller) with its
     rows; report every bad row through `errors`. False when the file must be checked row
-    by row instead (nothing reported then)."""
-    from accounts.imports import engine  # PROGRESS_EVERY, which tests may change
+    by row instead (nothing reported then). `progress(rows)` is called for every
+    `progress_every` rows once they are checked."""
 
     width = len(positions)
     cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{RAW}")
@@ -148,7 +149,7 @@ def stage(cursor, kind: Kind, path, positions, errors, result, progress, *, chec
     cursor.execute(f"INSERT INTO {STAGE} ({', '.join(columns)}) {select}", {"ws": WHITESPACE})
     result.rows = cursor.rowcount
     if progress:
-        for rows in range(engine.PROGRESS_EVERY, result.rows + 1, engine.PROGRESS_EVERY):
+        for rows in range(progress_every, result.rows + 1, progress_every):
             progress(rows)
 
     cursor.execute(f"SELECT line FROM {STAGE} WHERE bad ORDER BY line")
