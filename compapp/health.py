@@ -29,7 +29,8 @@ def _workers():
     from compapp.celery import app
 
     try:
-        replies = app.control.inspect(timeout=0.5).ping() or {}
+        # A second: a worker busy starting or running tasks may take more than half.
+        replies = app.control.inspect(timeout=1.0).ping() or {}
         return len(replies)
     except Exception:
         return 0
