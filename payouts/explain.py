@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.models import Invoice, InvoiceKind, InvoiceStatus, RowChange
@@ -20,6 +21,19 @@ from payouts.tables import to_decimal
 
 MONTH_FIGURE_FIELDS = ("amount", "history", "unpaid", "late")
 NOTHING = (ZERO, ZERO, ZERO, ZERO)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened between two snapshots, in words, with the account and the
+    invoices it names (so that a page can link each invoice to its row)."""
+
+    text: str
+    account_id: int | None = None
+    invoices: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def month_figures(account: dict) -> dict[str, tuple[Decimal, Decimal, Decimal, Decimal]]:
@@ -137,7 +151,7 @@ def snapshot_changes(previous, latest) -> dict:
     }
 
 
-def _invoice_events(previous, latest, names) -> list[str]:
+def _invoice_events(previous, latest, names) -> list[Event]:
     """Name the usage invoices behind every month whose revenue changed between the two
     snapshots' inputs: issued or paid between them, or (when no date explains it) the
     month's invoices as they stand now."""
@@ -207,18 +221,21 @@ def _invoice_events(previous, latest, names) -> list[str]:
             text += (f" (its invoices now: {'; '.join(listed)})" if listed
                      else " (a usage figure changed)")
             found.append(text)
-        events.extend(prefix + event for event in found)
+        named = tuple(inv["external_id"] for inv in invoices.get(key, []))
+        events.extend(Event(prefix + text, account_id, tuple(n for n in named if n in text))
+                      for text in found)
     return events
 
 
-def _deal_events(previous, latest) -> list[str]:
+def _deal_events(previous, latest) -> list[Event]:
     """Deals closed since the previous snapshot, and contract invoices paid in between."""
     before = {d["external_id"]: d for d in previous.explanation.get("deals", [])}
     now = {d["external_id"]: d for d in latest.explanation.get("deals", [])}
-    events = [f"deal {ext} closed on {d['closed_on']}: commission "
-              f"{format_money(d['commission'], signed=True)}"
+    events = [Event(f"deal {ext} closed on {d['closed_on']}: commission "
+                    f"{format_money(d['commission'], signed=True)}")
               for ext, d in now.items() if ext not in before]
-    events += [f"deal {ext} no longer counts in the quarter" for ext in before if ext not in now]
+    events += [Event(f"deal {ext} no longer counts in the quarter")
+               for ext in before if ext not in now]
     moved = [ext for ext, d in now.items()
              if ext in before and d["paid_share"] != before[ext]["paid_share"]]
     if moved:
@@ -228,14 +245,17 @@ def _deal_events(previous, latest) -> list[str]:
                                    status=InvoiceStatus.PAID, paid_on__gt=low,
                                    paid_on__lte=high)
             .order_by("paid_on", "external_id")
-            .values("external_id", "deal_external_id", "paid_on", "amount")
+            .values("external_id", "deal_external_id", "paid_on", "amount", "account_id")
         ):
-            events.append(f"invoice {inv['external_id']} of deal {inv['deal_external_id']} "
-                          f"paid on {inv['paid_on']}: +{format_money(inv['amount'])}")
+            events.append(Event(
+                f"invoice {inv['external_id']} of deal {inv['deal_external_id']} "
+                f"paid on {inv['paid_on']}: +{format_money(inv['amount'])}",
+                inv["account_id"], (inv["external_id"],)))
         for ext in moved:
-            events.append(f"deal {ext}: payable now {format_money(before[ext]['payable'])} → "
-                          f"{format_money(now[ext]['payable'])} "
-                          f"({format_percent(now[ext]['paid_share'])} paid)")
+            events.append(Event(
+                f"deal {ext}: payable now {format_money(before[ext]['payable'])} → "
+                f"{format_money(now[ext]['payable'])} "
+                f"({format_percent(now[ext]['paid_share'])} paid)"))
     return events
 
 

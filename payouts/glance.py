@@ -66,14 +66,13 @@ def contributions(explanation: dict) -> dict[tuple, tuple[str, Decimal]]:
     return found
 
 
-def largest_moves(before: dict, now: dict, *, limit: int = CAUSES_SHOWN) -> list[str]:
-    """The accounts and deals whose contribution moved most between two explanations,
-    biggest first, as "Acme Corp +$120.00"."""
-    was, is_now = contributions(before), contributions(now)
+def largest_moves(was: dict, now: dict, *, limit: int = CAUSES_SHOWN) -> list[str]:
+    """The entries whose amount moved most between two {key: (name, amount)} maps, biggest
+    first, as "Acme Corp +$120.00"; an entry in one map only moved from or to zero."""
     moves = []
-    for key in was.keys() | is_now.keys():
-        name = (is_now.get(key) or was[key])[0]
-        change = (is_now.get(key, ("", ZERO))[1]) - (was.get(key, ("", ZERO))[1])
+    for key in was.keys() | now.keys():
+        name = (now.get(key) or was[key])[0]
+        change = now.get(key, ("", ZERO))[1] - was.get(key, ("", ZERO))[1]
         if change:
             moves.append((-abs(change), name.lower(), name, change))
     moves.sort()
@@ -83,8 +82,8 @@ def largest_moves(before: dict, now: dict, *, limit: int = CAUSES_SHOWN) -> list
 def compare(snapshot, other, label: str, short: str) -> Comparison:
     deltas = {key: _delta(kind, read(other), read(snapshot))
               for key, (read, kind) in FIGURES.items()}
-    return Comparison(label, short, deltas,
-                      largest_moves(other.explanation, snapshot.explanation))
+    return Comparison(label, short, deltas, largest_moves(
+        contributions(other.explanation), contributions(snapshot.explanation)))
 
 
 def at_a_glance(snapshot, *, previous=None, last_quarter=None) -> list[Comparison]:

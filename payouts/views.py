@@ -426,25 +426,20 @@ def _changes(previous, latest, links: _AccountLinks) -> dict:
     return {**changes, "events": events, "table": AccountChangeTable(rows, prefix="chg-")}
 
 
-_EVENT_ACCOUNT = re.compile(r"^(\S+) \d{4}-\d{2}: ")
-_EVENT_INVOICE = re.compile(r"\binvoice ([\w.\-/]+)")
-
-
-def _linked_event(text: str, links: _AccountLinks):
-    """An event ("ACC-1 2025-06: invoice INV-9 paid on ...") as HTML, its invoices linked
-    to the account page when this user may open it."""
-    found = _EVENT_ACCOUNT.match(text)
-    url = links.url_of_external(found.group(1)) if found else None
-    if url is None:
-        return text
+def _linked_event(event: explain.Event, links: _AccountLinks):
+    """An event as HTML: each invoice it names linked to its row on the account's page,
+    when this user may open the account."""
+    url = links.url(event.account_id) if event.account_id is not None else None
+    if url is None or not event.invoices:
+        return event.text
+    named = re.compile("|".join(rf"(?<![\w-]){re.escape(n)}(?![\w-])" for n in event.invoices))
     parts, last = [], 0
-    for match in _EVENT_INVOICE.finditer(text):
-        invoice_id = match.group(1)
-        parts.append(escape(text[last:match.start()]))
-        parts.append(format_html('invoice <a href="{}?invoice={}#invoices">{}</a>', url,
-                                 quote(invoice_id), invoice_id))
+    for match in named.finditer(event.text):
+        parts.append(escape(event.text[last:match.start()]))
+        parts.append(format_html('<a href="{}?invoice={}#invoices">{}</a>', url,
+                                 quote(match.group()), match.group()))
         last = match.end()
-    parts.append(escape(text[last:]))
+    parts.append(escape(event.text[last:]))
     return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every part escaped
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import datetime
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -79,7 +81,7 @@ def bench_fresh(scale, runs):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the worker did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        latencies, imports, busy, warm_up = [], [], [], 0.0
+        latencies, imports, busy, warm_up = [], [], [], Decimal(0)
         for run in range(runs + 1):  # the first warms the worker up
             write_file(run)
             committed = []
@@ -123,11 +125,8 @@ def bench_fresh(scale, runs):
             "fresh_people": len(affected), "fresh_worker_s": statistics.median(busy)}
 
 
-def _worker_seconds(log) -> float:
-    """The seconds the worker's refresh tasks took so far, from its log."""
-    import re
-
-    return sum(float(s) for s in re.findall(
-        r"refresh_people\[[^\]]+\] succeeded in ([0-9.]+)s", log.read_text(errors="replace")))
-
-# -- import ---------------------------------------------------------------------------
+def _worker_seconds(log) -> Decimal:
+    """The seconds the worker's refresh tasks took so far, as its log prints them."""
+    return sum((Decimal(s) for s in re.findall(
+        r"refresh_people\[[^\]]+\] succeeded in ([0-9.]+)s", log.read_text(errors="replace"))),
+        Decimal(0))

@@ -98,5 +98,3 @@ def bench_import(rows, runs):
             "import_ratio": imported / sql_floor if sql_floor else None,
             "import_copy_s": copied,
             "import_copy_ratio": imported / copied if copied else None}
-
-# -- pages ----------------------------------------------------------------------------

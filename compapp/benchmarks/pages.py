@@ -52,5 +52,3 @@ def bench_pages(quarter, as_of, runs):
         results[f"page_{key}_queries"] = statistics.median(queries)
         results[f"page_{key}_status"] = status
     return results
-
-# -- memory ---------------------------------------------------------------------------

@@ -90,5 +90,3 @@ def bench_incremental(quarter, as_of, runs):
         Invoice.objects.filter(id=invoice.id).update(amount=invoice.amount)
 
     return {"incremental_s": median_seconds(change_and_recompute, runs)}
-
-# -- import to fresh figures ------------------------------------------------------------

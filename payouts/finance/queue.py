@@ -25,6 +25,7 @@ from accounts.money import ZERO_CENTS, format_money
 from accounts.quarters import Quarter, add_months
 from payouts import services
 from payouts.finance.common import MONEY_FIELD
+from payouts.glance import largest_moves
 from payouts.models import (
     LOCKED_STATUSES,
     AttainmentSnapshot,
@@ -170,19 +171,12 @@ def total_change(now: dict[int, PersonTotals], was: dict[int, PersonTotals], *,
                  limit: int = 3) -> dict:
     """How the grand total moved against the same filter on the quarter before, and the
     people whose totals moved it most ("Name +$1,200.00")."""
-    moves = []
-    for person_id in now.keys() | was.keys():
-        name = (now.get(person_id) or was[person_id]).name
-        change = ((now[person_id].total if person_id in now else ZERO_CENTS)
-                  - (was[person_id].total if person_id in was else ZERO_CENTS))
-        if change:
-            moves.append((-abs(change), name.lower(), name, change))
-    moves.sort()
     delta = (sum((t.total for t in now.values()), ZERO_CENTS)
              - sum((t.total for t in was.values()), ZERO_CENTS))
     return {
         "delta": format_money(delta, signed=True) if delta else "no change",
         "had_payouts": bool(was),
-        "causes": [f"{name} {format_money(change, signed=True)}"
-                   for *_, name, change in moves[:limit]],
+        "causes": largest_moves({pid: (t.name, t.total) for pid, t in was.items()},
+                                {pid: (t.name, t.total) for pid, t in now.items()},
+                                limit=limit),
     }

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -93,7 +94,6 @@ class Command(BaseCommand):
             Path(o["json_file"]).write_text(json.dumps(results, indent=1, default=str))
             self.stdout.write(f"written to {o['json_file']}")
 
-    # -- recompute ------------------------------------------------------------------------
     def bench_memory(self, o, today, results):
         """Peak resident memory of each part, each run once in a fresh child process (so one
         part's memory does not hide another's): the child's high-water RSS (VmHWM), its RSS just
@@ -144,7 +144,7 @@ class Command(BaseCommand):
             value = r.get(key)
             if value is None:
                 return "-"
-            return f"{value:.3f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+            return f"{value:.3f}{unit}" if isinstance(value, float | Decimal) else f"{value}{unit}"
 
         lines = [
             ("measure", "value", "floor", "ratio / target"),
