@@ -103,9 +103,9 @@ def bench_fresh(scale, runs):
             if run:
                 latencies.append(time.perf_counter() - at)
                 imports.append(at - started)
-                busy.append(_worker_seconds(log) - sum(busy) - warm_up)
+                busy.append(_settled_worker_seconds(log) - sum(busy) - warm_up)
             else:
-                warm_up = _worker_seconds(log)
+                warm_up = _settled_worker_seconds(log)
     finally:
         app.conf.task_default_queue = default_queue
         os.killpg(worker.pid, 15)
@@ -130,3 +130,16 @@ def _worker_seconds(log) -> Decimal:
     return sum((Decimal(s) for s in re.findall(
         r"refresh_people\[[^\]]+\] succeeded in ([0-9.]+)s", log.read_text(errors="replace"))),
         Decimal(0))
+
+
+def _settled_worker_seconds(log) -> Decimal:
+    """`_worker_seconds` once the worker has logged its last task: a snapshot is visible a
+    moment before its task's "succeeded" line is written, so read until the sum stops
+    growing for half a second (ten seconds at most; outside the measured latency)."""
+    seen, steady_since, deadline = _worker_seconds(log), time.monotonic(), time.monotonic() + 10
+    while time.monotonic() - steady_since < 0.5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = _worker_seconds(log)
+        if now != seen:
+            seen, steady_since = now, time.monotonic()
+    return seen
