@@ -93,6 +93,13 @@ def invoice(
     return row
 
 
+
+def usage_invoice(draft, account, month, suffix, issued, amount, *, status=None) -> None:
+    """The usage invoice of one month (`invoice` with the month's period)."""
+    invoice(draft, account, suffix, issued, month, month_end(month), amount, "usage",
+            status=status)
+
+
 def build_billing(draft: CompanyDraft, account):
     rng = draft.rng
     last = draft.months[-1]
@@ -106,34 +113,12 @@ def build_billing(draft: CompanyDraft, account):
         status = "open" if month == last and rng.random() < 0.35 else None
         if month < last and rng.random() < 0.01:
             # Billed wrongly: voided and issued again a few days later.
-            invoice(
-                draft,
-                account,
-                f"{month:%Y%m}",
-                issued,
-                month,
-                month_end(month),
-                amount,
-                "usage",
-                status="void",
-            )
-            issued += datetime.timedelta(days=5)
+            usage_invoice(draft, account, month, f"{month:%Y%m}", issued, amount, status="void")
             amount = amount * dec(rng.uniform(0.9, 1.0))
-            invoice(
-                draft, account, f"{month:%Y%m}-2", issued, month, month_end(month), amount, "usage"
-            )
+            usage_invoice(draft, account, month, f"{month:%Y%m}-2",
+                          issued + datetime.timedelta(days=5), amount)
             continue
-        invoice(
-            draft,
-            account,
-            f"{month:%Y%m}",
-            issued,
-            month,
-            month_end(month),
-            amount,
-            "usage",
-            status=status,
-        )
+        usage_invoice(draft, account, month, f"{month:%Y%m}", issued, amount, status=status)
     for number, contract in enumerate(account.contracts, start=1):
         contract_invoices(
             draft,
